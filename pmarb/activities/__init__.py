@@ -1,0 +1,1 @@
+"""Thin, idempotent activity wrappers over venues, the store, matching and alerts."""

@@ -1,0 +1,1 @@
+"""FastAPI: REST API, dashboard, kill switch and metrics."""

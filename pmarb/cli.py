@@ -1,0 +1,197 @@
+"""``pmarb``: the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from pmarb import logs
+from pmarb.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    name="pmarb",
+    help="Prediction-market arbitrage: paper trading by default, a kill switch that works.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_CONFIG = 2
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an operator-facing error (never as markup: it may contain brackets) and exit."""
+    errors.print(f"pmarb: {message}", style="bold red", markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def settings_or_exit(process: str) -> Settings:
+    """Load settings or exit non-zero with a message naming each bad field."""
+    try:
+        settings = load_settings()
+    except ConfigError as e:
+        raise fail(str(e), EXIT_CONFIG) from None
+    logs.configure(settings.log_level, process)
+    for secret in (settings.database_url, settings.temporal_api_key, settings.secret_key):
+        if secret is not None:
+            logs.register_secret(secret.get_secret_value())
+    return settings
+
+
+def _print_urls(urls: Any) -> None:
+    lines = [
+        f"API            {urls.api}",
+        f"Temporal UI    {urls.temporal_ui or 'external: ' + urls.temporal_address}",
+        f"Temporal gRPC  {urls.temporal_address}",
+        f"PostgreSQL     {urls.database}",
+    ]
+    console.print(
+        Panel("\n".join(lines), title="pmarb is up — Ctrl-C stops everything", expand=False)
+    )
+
+
+def _run_stack(settings: Settings, extra: Any = ()) -> None:
+    from pmarb.infra.stack import Stack, StackError
+
+    stack = Stack(settings, extra_children=extra, report=lambda line: console.print(f"· {line}"))
+    try:
+        code = asyncio.run(stack.run(_print_urls))
+    except StackError as e:
+        raise fail(str(e)) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def up() -> None:
+    """Start PostgreSQL and Temporal (embedded unless configured), the worker and the API."""
+    _run_stack(settings_or_exit("up"))
+
+
+@app.command()
+def demo() -> None:
+    """Everything `up` starts, on paper, with no account, key or network."""
+    settings = settings_or_exit("demo")
+    if not settings.paper:
+        raise fail("demo always trades on paper; unset PMARB_PAPER", EXIT_CONFIG)
+    _run_stack(settings)
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker (workflows and activities)."""
+    from pmarb.infra.runtime import NotRunningError, resolve_endpoints
+    from pmarb.workers.worker import run_worker
+
+    settings = settings_or_exit("worker")
+    try:
+        endpoints = resolve_endpoints(settings)
+    except NotRunningError as e:
+        raise fail(str(e)) from None
+    asyncio.run(run_worker(settings, endpoints))
+
+
+@app.command()
+def api() -> None:
+    """Serve the REST API and dashboard."""
+    from pmarb.api.server import run_api
+
+    asyncio.run(run_api(settings_or_exit("api")))
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Is Temporal reachable, is the database current, is a worker polling, is trading halted?"""
+    from pmarb.status import gather
+
+    settings = settings_or_exit("status")
+    report = asyncio.run(gather(settings))
+    if as_json:
+        sys.stdout.write(json.dumps(report, default=str) + "\n")
+    else:
+        _print_status(report)
+    raise typer.Exit(0 if report["healthy"] else 1)
+
+
+def _mark(ok: object) -> str:
+    return "[green]ok[/]" if ok else "[red]down[/]"
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    table = Table(show_header=False, box=None)
+    temporal, database = report["temporal"], report["database"]
+    worker = temporal.get("worker") or {}
+    table.add_row(
+        "Temporal", _mark(temporal["ok"]), temporal.get("address") or "", temporal.get("error", "")
+    )
+    table.add_row(
+        "Worker", _mark(worker.get("ok")), worker.get("task_queue", ""), worker.get("error", "")
+    )
+    pending = database.get("migrations_pending")
+    schema = "schema current" if database.get("migrations_current") else f"pending {pending}"
+    table.add_row(
+        "Database", _mark(database["ok"]), database.get("url", ""), database.get("error", schema)
+    )
+    halted = report["halted"]
+    table.add_row(
+        "Trading",
+        "[red]HALTED[/]" if halted else "[green]live[/]" if halted is False else "?",
+        "paper" if report["paper"] else "[bold]LIVE MONEY[/]",
+        "",
+    )
+    console.print(table)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending SQL migrations (a no-op when current)."""
+    from pmarb.infra.runtime import NotRunningError, resolve_endpoints
+    from pmarb.store import migrate
+    from pmarb.store.db import connect
+
+    settings = settings_or_exit("migrate")
+    try:
+        url = resolve_endpoints(settings).database_url
+    except NotRunningError as e:
+        raise fail(str(e)) from None
+
+    async def run() -> list[migrate.Migration]:
+        async with await connect(url) as conn:
+            return await migrate.migrate(conn)
+
+    applied = asyncio.run(run())
+    if applied:
+        for migration in applied:
+            console.print(f"applied {migration.version:04d}_{migration.name}")
+    else:
+        console.print("schema is current; nothing to apply")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective configuration (secrets masked)."""
+    settings = settings_or_exit("config")
+    sys.stdout.write(settings.model_dump_json(indent=2) + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
