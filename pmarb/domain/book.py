@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pmarb.domain.market import VenueId
-from pmarb.domain.money import ZERO
+from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.parity import Side
 
 
@@ -38,6 +38,16 @@ class BookSnapshot:
     @property
     def best_ask(self) -> Level | None:
         return self.asks[0] if self.asks else None
+
+    def complement(self, instrument_id: str) -> BookSnapshot:
+        """The other outcome's book: a YES bid at p is a NO ask at 1 − p, and vice versa."""
+        return BookSnapshot(
+            venue=self.venue,
+            instrument_id=instrument_id,
+            bids=tuple(Level(ONE - level.price, level.size) for level in self.asks),
+            asks=tuple(Level(ONE - level.price, level.size) for level in self.bids),
+            received_at=self.received_at,
+        )
 
     def levels_for(self, side: Side) -> tuple[Level, ...]:
         """The levels an order on ``side`` would take: a buy lifts asks, a sell hits bids."""

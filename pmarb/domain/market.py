@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from pmarb.domain.fees import NO_FEES, FeeSchedule
 from pmarb.domain.parity import Outcome
 
 
@@ -57,6 +58,7 @@ class Market:
     rules: str = ""
     outcome_names: tuple[str, str] = ("Yes", "No")
     close_time: datetime | None = None
+    observation_time: datetime | None = None
     event_id: str | None = None
     series_id: str | None = None
     settlement_source: str | None = None
@@ -64,6 +66,7 @@ class Market:
     tick_size: Decimal = Decimal("0.01")
     min_size: Decimal = Decimal("1")
     neg_risk: bool = False
+    fees: FeeSchedule = NO_FEES
     rules_fingerprint: str = field(default="")
 
     def __post_init__(self) -> None:

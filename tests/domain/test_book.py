@@ -49,3 +49,11 @@ def test_snapshot_best_levels_and_sides() -> None:
     book = BookSnapshot(VenueId.KALSHI, "X", BIDS, ASKS, datetime.now(UTC))
     assert book.best_bid == BIDS[0] and book.best_ask == ASKS[0]
     assert book.levels_for(Side.BUY) is ASKS and book.levels_for(Side.SELL) is BIDS
+
+
+def test_complement_maps_yes_book_to_no_book() -> None:
+    yes = BookSnapshot(VenueId.KALSHI, "Y", BIDS, ASKS, datetime.now(UTC))
+    no = yes.complement("N")
+    assert no.best_bid == Level(D("0.50"), D("10"))  # a YES ask at 0.50 is a NO bid at 0.50
+    assert no.best_ask == Level(D("0.52"), D("7"))  # a YES bid at 0.48 is a NO ask at 0.52
+    assert no.complement("Y") == yes
