@@ -103,7 +103,7 @@ class ServedApp:
         self.server = uvicorn.Server(
             uvicorn.Config(
                 app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-            )  # type: ignore[arg-type]
+            )
         )
         self._task: asyncio.Task[None] | None = None
 
