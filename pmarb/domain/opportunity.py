@@ -7,7 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from pmarb.domain.fees import NO_FEES, FeeSchedule
 from pmarb.domain.market import VenueId
+from pmarb.domain.money import ZERO
 from pmarb.domain.parity import Outcome, Side
 
 
@@ -30,6 +32,10 @@ class QuoteStamp:
 
 @dataclass(frozen=True, slots=True)
 class OpportunityLeg:
+    """One order the opportunity needs. ``limit_price`` is the worst level walked for ``size``;
+    ``expected_price`` the volume-weighted price of that walk; ``fees`` the market's schedule so a
+    strategy can price fees for the size it actually chooses."""
+
     name: str
     venue: VenueId
     market_id: str
@@ -38,6 +44,14 @@ class OpportunityLeg:
     side: Side
     limit_price: Decimal
     size: Decimal
+    expected_price: Decimal | None = None
+    fees: FeeSchedule = NO_FEES
+    min_size: Decimal = ZERO
+    tick_size: Decimal = Decimal("0.01")
+
+    @property
+    def fill_price(self) -> Decimal:
+        return self.limit_price if self.expected_price is None else self.expected_price
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +68,8 @@ class Opportunity:
     quotes: tuple[QuoteStamp, ...]
     fair_value: Decimal | None = None
     fair_value_stdev: Decimal | None = None
+    resolves_at: datetime | None = None
+    matched_pair_id: int | None = None
 
     @property
     def workflow_id(self) -> str:

@@ -1,0 +1,91 @@
+"""What every strategy shares: its inputs, sizing within a budget, and order planning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+
+from pmarb.domain.bid import Bid, PlannedOrder
+from pmarb.domain.money import ZERO
+from pmarb.domain.opportunity import Opportunity, OpportunityLeg
+from pmarb.domain.orders import TimeInForce
+from pmarb.domain.parity import Side
+
+SIZE_STEP = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyBudget:
+    """Capital a strategy may still commit, from the tournament's current allocation."""
+
+    strategy: str
+    capital: Decimal
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class BidContext:
+    budget: Decimal
+    now: datetime
+
+
+StrategyFn = Callable[[Opportunity, BidContext], Bid | None]
+
+
+def unit_cost(legs: tuple[OpportunityLeg, ...], size: Decimal) -> Decimal:
+    """Cash per unit to buy every leg at its expected price, fees for ``size`` included."""
+    if size <= ZERO:
+        return ZERO
+    total = ZERO
+    for leg in legs:
+        if leg.side is Side.BUY:
+            total += leg.fill_price * size + leg.fees.fee(leg.fill_price, size)
+    return total / size
+
+
+def affordable_size(
+    legs: tuple[OpportunityLeg, ...], available: Decimal, budget: Decimal
+) -> Decimal:
+    """The largest size up to ``available`` whose cost fits ``budget`` and every leg's minimum."""
+    if available <= ZERO or budget <= ZERO:
+        return ZERO
+    cost = unit_cost(legs, available)
+    size = available if cost * available <= budget else budget / cost if cost > ZERO else available
+    size = size.quantize(SIZE_STEP, rounding=ROUND_FLOOR)
+    # Fees round up per fill, so a smaller size can cost more per unit: shrink until it fits.
+    while size > ZERO and unit_cost(legs, size) * size > budget:
+        size -= SIZE_STEP
+    if any(size < leg.min_size for leg in legs):
+        return ZERO
+    return max(size, ZERO)
+
+
+def plan_order(
+    leg: OpportunityLeg,
+    size: Decimal,
+    time_in_force: TimeInForce,
+    *,
+    limit_price: Decimal | None = None,
+    post_only: bool = False,
+) -> PlannedOrder:
+    limit = leg.limit_price if limit_price is None else limit_price
+    return PlannedOrder(
+        leg=leg.name,
+        venue=leg.venue,
+        market_id=leg.market_id,
+        instrument_id=leg.instrument_id,
+        outcome=leg.outcome,
+        side=leg.side,
+        limit_price=limit,
+        size=size,
+        time_in_force=time_in_force,
+        expected_price=leg.fill_price if limit_price is None else limit,
+        fees=leg.fees,
+        post_only=post_only,
+    )
+
+
+def total_fees(orders: tuple[PlannedOrder, ...]) -> Decimal:
+    return sum((order.expected_fee for order in orders), ZERO)

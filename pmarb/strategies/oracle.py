@@ -1,0 +1,172 @@
+"""Strategies for a venue lagging the data its contract settles on.
+
+The opportunity carries one leg (buy the side the fair value says is cheap), the model's fair
+value for that side and its standard deviation. The payout is uncertain, so the risk unit is the
+cash put up: a directional position can lose all of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+
+from pmarb.domain.bid import Bid, ExecutionStyle
+from pmarb.domain.money import ONE, ZERO
+from pmarb.domain.opportunity import Opportunity, OpportunityKind, OpportunityLeg
+from pmarb.domain.orders import TimeInForce
+from pmarb.domain.parity import Side
+from pmarb.strategies.base import BidContext, affordable_size, plan_order, total_fees
+
+
+@dataclass(frozen=True, slots=True)
+class OracleSniperParams:
+    min_edge: Decimal = Decimal("0.03")
+    # Demand this many model standard deviations of edge before taking a view.
+    min_edge_in_stdevs: Decimal = Decimal("1.0")
+    min_profit: Decimal = Decimal("0.05")
+
+
+@dataclass(frozen=True, slots=True)
+class OraclePatientParams:
+    min_edge: Decimal = Decimal("0.03")
+    # Rest this far inside the quoted price; the fill is less likely but cheaper and fee-free
+    # where makers pay nothing.
+    improvement: Decimal = Decimal("0.02")
+    fill_probability: Decimal = Decimal("0.4")
+    min_profit: Decimal = Decimal("0.05")
+
+
+@dataclass(frozen=True, slots=True)
+class MeanReversionParams:
+    # Fade only a spike: a price this far from fair value.
+    min_dislocation: Decimal = Decimal("0.08")
+    # Exit when the price has come back this share of the way to fair value.
+    exit_fraction: Decimal = Decimal("0.5")
+    reversion_probability: Decimal = Decimal("0.6")
+    time_stop_seconds: float = 300.0
+    min_profit: Decimal = Decimal("0.05")
+
+
+def _single_buy_leg(opportunity: Opportunity) -> tuple[OpportunityLeg, Decimal] | None:
+    if opportunity.kind is not OpportunityKind.ORACLE_LAG or opportunity.fair_value is None:
+        return None
+    if len(opportunity.legs) != 1 or opportunity.legs[0].side is not Side.BUY:
+        return None
+    return opportunity.legs[0], opportunity.fair_value
+
+
+def _stdev(opportunity: Opportunity) -> Decimal:
+    return opportunity.fair_value_stdev or ZERO
+
+
+def _round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
+    return (price / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+
+
+def oracle_sniper(
+    opportunity: Opportunity,
+    context: BidContext,
+    params: OracleSniperParams = OracleSniperParams(),
+) -> Bid | None:
+    """Take the stale quote now (FOK) when the divergence clears its threshold."""
+    found = _single_buy_leg(opportunity)
+    if found is None:
+        return None
+    leg, fair = found
+    size = affordable_size((leg,), opportunity.size, context.budget)
+    if size <= ZERO:
+        return None
+    order = plan_order(leg, size, TimeInForce.FOK)
+    fee = total_fees((order,))
+    edge = fair - order.expected_price - fee / size
+    if edge < params.min_edge or edge < params.min_edge_in_stdevs * _stdev(opportunity):
+        return None
+    profit = edge * size
+    if profit < params.min_profit:
+        return None
+    return Bid(
+        strategy="oracle-sniper",
+        style=ExecutionStyle.SINGLE,
+        orders=(order,),
+        size=size,
+        expected_profit=profit,
+        max_loss=order.cash_needed,
+        valid_until=opportunity.expires_at,
+    )
+
+
+def oracle_patient(
+    opportunity: Opportunity,
+    context: BidContext,
+    params: OraclePatientParams = OraclePatientParams(),
+) -> Bid | None:
+    """Rest a limit order inside the quote until the opportunity expires."""
+    found = _single_buy_leg(opportunity)
+    if found is None:
+        return None
+    leg, fair = found
+    limit = _round_to_tick(leg.fill_price - params.improvement, leg.tick_size)
+    if limit <= ZERO:
+        return None
+    size = affordable_size((leg,), opportunity.size, context.budget)
+    if size <= ZERO:
+        return None
+    order = plan_order(leg, size, TimeInForce.GTD, limit_price=limit, post_only=True)
+    fee = total_fees((order,))
+    edge = fair - limit - fee / size
+    if edge < params.min_edge:
+        return None
+    profit = edge * size * params.fill_probability
+    if profit < params.min_profit:
+        return None
+    return Bid(
+        strategy="oracle-patient",
+        style=ExecutionStyle.RESTING,
+        orders=(order,),
+        size=size,
+        expected_profit=profit,
+        max_loss=order.cash_needed,
+        valid_until=opportunity.expires_at,
+    )
+
+
+def mean_reversion(
+    opportunity: Opportunity,
+    context: BidContext,
+    params: MeanReversionParams = MeanReversionParams(),
+) -> Bid | None:
+    """Fade a spike: buy the side pushed too cheap, sell back at a target or at a time stop."""
+    found = _single_buy_leg(opportunity)
+    if found is None:
+        return None
+    leg, fair = found
+    dislocation = fair - leg.fill_price
+    if dislocation < params.min_dislocation:
+        return None
+    size = affordable_size((leg,), opportunity.size, context.budget)
+    if size <= ZERO:
+        return None
+    entry = plan_order(leg, size, TimeInForce.FAK)
+    target = _round_to_tick(
+        entry.expected_price + dislocation * params.exit_fraction, leg.tick_size
+    )
+    target = min(target, ONE - leg.tick_size)
+    if target <= entry.expected_price:
+        return None
+    entry_fee = total_fees((entry,))
+    exit_fee = leg.fees.fee(target, size, maker=True)
+    gain = (target - entry.expected_price) * size - entry_fee - exit_fee
+    profit = gain * params.reversion_probability
+    if profit < params.min_profit:
+        return None
+    return Bid(
+        strategy="mean-reversion",
+        style=ExecutionStyle.ROUND_TRIP,
+        orders=(entry,),
+        size=size,
+        expected_profit=profit,
+        max_loss=entry.cash_needed,
+        valid_until=opportunity.expires_at,
+        exit_price=target,
+        time_stop_seconds=params.time_stop_seconds,
+    )

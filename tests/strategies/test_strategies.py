@@ -1,0 +1,86 @@
+from decimal import Decimal as D
+
+from pmarb.domain.bid import ExecutionStyle
+from pmarb.domain.orders import TimeInForce
+from pmarb.strategies.arbitrage import atomic_arb, leg_and_hedge
+from pmarb.strategies.base import BidContext, affordable_size
+from pmarb.strategies.oracle import mean_reversion, oracle_patient, oracle_sniper
+from tests.strategies.builders import NOW, bundle, oracle
+
+RICH = BidContext(budget=D("10000"), now=NOW)
+
+
+def test_atomic_arb_profit_is_the_locked_in_payout_net_of_exact_fees() -> None:
+    bid = atomic_arb(bundle("0.40", "0.50"), RICH)
+    assert bid is not None and bid.style is ExecutionStyle.ATOMIC
+    assert all(order.time_in_force is TimeInForce.FOK for order in bid.orders)
+    poly_fee = D("100") * D("0.07") * D("0.40") * D("0.60")  # 1.68, unrounded
+    kalshi_fee = D("1.75")  # 100 × 0.07 × 0.5 × 0.5, rounded up to the cent
+    assert bid.expected_profit == D("100") * D("0.10") - poly_fee - kalshi_fee
+    assert bid.capital == D("40") + poly_fee + D("50") + kalshi_fee
+
+
+def test_no_arb_when_fees_eat_the_gap() -> None:
+    assert atomic_arb(bundle("0.49", "0.50"), RICH) is None
+    assert leg_and_hedge(bundle("0.49", "0.50"), RICH) is None
+
+
+def test_budget_limits_size_and_fees_still_fit() -> None:
+    bid = atomic_arb(bundle("0.40", "0.50"), BidContext(budget=D("45"), now=NOW))
+    assert bid is not None
+    assert bid.capital <= D("45")
+    assert bid.size < D("100")
+    assert atomic_arb(bundle("0.40", "0.50"), BidContext(budget=D("0.5"), now=NOW)) is None
+
+
+def test_leg_and_hedge_sends_the_thinner_leg_first_and_hedges_with_slippage() -> None:
+    bid = leg_and_hedge(bundle("0.40", "0.50", depth_yes="500", depth_no="120"), RICH)
+    assert bid is not None and bid.style is ExecutionStyle.LEG_AND_HEDGE
+    first, hedge = bid.orders
+    assert first.leg == "no" and first.time_in_force is TimeInForce.FOK
+    assert hedge.leg == "yes" and hedge.time_in_force is TimeInForce.FAK
+    assert hedge.limit_price == D("0.41")
+    assert bid.hedge_window_seconds == 5.0
+
+
+def test_atomic_beats_leg_and_hedge_per_unit_of_risk() -> None:
+    atomic = atomic_arb(bundle("0.40", "0.50"), RICH)
+    legged = leg_and_hedge(bundle("0.40", "0.50"), RICH)
+    assert atomic is not None and legged is not None
+    assert atomic.score > legged.score
+
+
+def test_oracle_sniper_needs_edge_beyond_fees_and_uncertainty() -> None:
+    bid = oracle_sniper(oracle("0.50", "0.60"), RICH)
+    assert bid is not None and bid.style is ExecutionStyle.SINGLE
+    fee = D("1.75") / D("50") * D("50")  # 50 × 0.07 × 0.25 = 0.875 → 0.88
+    assert bid.orders[0].expected_fee == D("0.88") and fee > 0
+    assert bid.expected_profit == (D("0.60") - D("0.50")) * 50 - D("0.88")
+    assert bid.max_loss == D("25") + D("0.88")
+    assert oracle_sniper(oracle("0.50", "0.60", stdev="0.2"), RICH) is None
+    assert oracle_sniper(oracle("0.50", "0.51"), RICH) is None
+
+
+def test_oracle_patient_rests_inside_the_quote() -> None:
+    bid = oracle_patient(oracle("0.50", "0.60"), RICH)
+    assert bid is not None and bid.style is ExecutionStyle.RESTING
+    order = bid.orders[0]
+    assert order.limit_price == D("0.48") and order.post_only
+    assert order.time_in_force is TimeInForce.GTD
+
+
+def test_mean_reversion_fades_only_a_spike() -> None:
+    assert mean_reversion(oracle("0.50", "0.55"), RICH) is None
+    bid = mean_reversion(oracle("0.40", "0.60"), RICH)
+    assert bid is not None and bid.style is ExecutionStyle.ROUND_TRIP
+    assert bid.exit_price == D("0.50")
+    assert bid.time_stop_seconds == 300.0
+
+
+def test_affordable_size_respects_minimum_size() -> None:
+    opportunity = bundle("0.40", "0.50")
+    legs = tuple(
+        type(leg)(**{**{f: getattr(leg, f) for f in leg.__slots__}, "min_size": D("5")})
+        for leg in opportunity.legs
+    )
+    assert affordable_size(legs, D("100"), D("3")) == 0
