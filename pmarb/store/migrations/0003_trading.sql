@@ -36,3 +36,6 @@ alter table risk_events add column opportunity_id text;
 
 create index trade_requests_status_idx on trade_requests (status);
 create index orders_status_idx on orders (status) where status in ('pending', 'open', 'partially_filled');
+
+-- One trade per lifecycle: recording twice updates, never duplicates.
+create unique index trades_trade_request_idx on trades (trade_request_id);

@@ -1,0 +1,272 @@
+"""The order ledger: intents before they are sent, venue states after, positions from fills.
+
+Positions move only by the change in an order's filled size since the ledger last saw it, inside
+the same transaction that records the new state. Applying the same venue state twice (a retried
+activity, a reconciliation pass) therefore moves nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from pmarb.domain.money import ZERO
+from pmarb.domain.orders import OrderRequest, OrderState, OrderStatus
+from pmarb.domain.parity import Outcome, Side
+
+
+class OrderPurpose(StrEnum):
+    OPEN = "open"  # takes new risk: blocked while halted
+    HEDGE = "hedge"  # completes a position into a locked payout: blocked while halted
+    UNWIND = "unwind"  # closes exposure: allowed while halted
+    EXIT = "exit"  # planned exit of a round trip: allowed while halted
+
+    @property
+    def adds_risk(self) -> bool:
+        return self in (OrderPurpose.OPEN, OrderPurpose.HEDGE)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerOrder:
+    client_order_id: str
+    workflow_id: str | None
+    leg: str | None
+    venue: str
+    market_id: str
+    instrument_id: str
+    outcome: Outcome
+    side: Side
+    size: Decimal
+    filled_size: Decimal
+    average_price: Decimal | None
+    fees: Decimal
+    status: OrderStatus
+    purpose: OrderPurpose
+
+
+async def record_intent(
+    conn: psycopg.AsyncConnection[Any],
+    order: OrderRequest,
+    *,
+    workflow_id: str,
+    leg: str,
+    purpose: OrderPurpose,
+    strategy: str | None,
+    paper: bool,
+) -> bool:
+    """Write the order before it is sent. Returns False if it was already recorded."""
+    cursor = await conn.execute(
+        """
+        insert into orders (client_order_id, workflow_id, leg, venue, market_id, instrument_id,
+                            outcome, side, time_in_force, price, size, status, paper, purpose,
+                            strategy, trade_request_id)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s,
+                (select id from trade_requests where workflow_id = %s))
+        on conflict (client_order_id) do nothing
+        """,
+        (
+            order.client_order_id,
+            workflow_id,
+            leg,
+            order.venue.value,
+            order.market_id,
+            order.instrument_id,
+            order.outcome.value,
+            order.side.value,
+            order.time_in_force.value,
+            order.price,
+            order.size,
+            paper,
+            purpose.value,
+            strategy,
+            workflow_id,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+async def apply_order_state(conn: psycopg.AsyncConnection[Any], state: OrderState) -> Decimal:
+    """Record the venue's view of an order and move positions by the newly filled size.
+
+    Returns that newly filled size (zero when nothing changed).
+    """
+    async with conn.transaction():
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(
+            """
+            select venue, market_id, instrument_id, outcome, side, filled_size, average_price,
+                   fees from orders where client_order_id = %s for update
+            """,
+            (state.client_order_id,),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            raise KeyError(f"order {state.client_order_id} was never recorded")
+        old_filled = Decimal(row["filled_size"])
+        old_notional = old_filled * Decimal(row["average_price"] or 0)
+        old_fees = Decimal(row["fees"])
+        newly_filled = state.filled_size - old_filled
+        if newly_filled > ZERO:
+            new_notional = state.filled_size * (state.average_price or ZERO)
+            await _move_position(
+                cursor,
+                venue=row["venue"],
+                market_id=row["market_id"],
+                instrument_id=row["instrument_id"],
+                outcome=row["outcome"],
+                side=Side(row["side"]),
+                size=newly_filled,
+                notional=new_notional - old_notional,
+                fee=max(ZERO, state.fees - old_fees),
+            )
+        await cursor.execute(
+            """
+            update orders set status = %s,
+                venue_order_id = coalesce(%s, venue_order_id),
+                filled_size = greatest(filled_size, %s),
+                average_price = coalesce(%s, average_price),
+                fees = greatest(fees, %s),
+                reason = coalesce(%s, reason),
+                updated_at = now()
+            where client_order_id = %s
+            """,
+            (
+                state.status.value,
+                state.venue_order_id,
+                state.filled_size,
+                state.average_price,
+                state.fees,
+                state.reason,
+                state.client_order_id,
+            ),
+        )
+    return max(newly_filled, ZERO)
+
+
+async def _move_position(
+    cursor: psycopg.AsyncCursor[dict[str, Any]],
+    *,
+    venue: str,
+    market_id: str,
+    instrument_id: str,
+    outcome: str,
+    side: Side,
+    size: Decimal,
+    notional: Decimal,
+    fee: Decimal,
+) -> None:
+    await cursor.execute(
+        """
+        insert into positions (venue, market_id, outcome, instrument_id)
+        values (%s, %s, %s, %s) on conflict do nothing
+        """,
+        (venue, market_id, outcome, instrument_id),
+    )
+    await cursor.execute(
+        """
+        select size, average_price from positions
+        where venue = %s and market_id = %s and outcome = %s for update
+        """,
+        (venue, market_id, outcome),
+    )
+    position = await cursor.fetchone()
+    assert position is not None
+    held, average = Decimal(position["size"]), Decimal(position["average_price"])
+    if side is Side.BUY:
+        new_size = held + size
+        new_average = (held * average + notional) / new_size
+        realized = ZERO
+    else:
+        new_size = held - size
+        new_average = average if new_size > ZERO else ZERO
+        realized = notional - size * average
+    await cursor.execute(
+        """
+        update positions set size = %s, average_price = %s, fees = fees + %s,
+            realized_pnl = realized_pnl + %s - %s, updated_at = now()
+        where venue = %s and market_id = %s and outcome = %s
+        """,
+        (new_size, new_average, fee, realized, fee, venue, market_id, outcome),
+    )
+
+
+async def workflow_orders(
+    conn: psycopg.AsyncConnection[Any], workflow_id: str
+) -> list[LedgerOrder]:
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(
+        """
+        select client_order_id, workflow_id, leg, venue, market_id, instrument_id, outcome, side,
+               size, filled_size, average_price, fees, status, purpose
+        from orders where workflow_id = %s order by id
+        """,
+        (workflow_id,),
+    )
+    return [
+        LedgerOrder(
+            client_order_id=row["client_order_id"],
+            workflow_id=row["workflow_id"],
+            leg=row["leg"],
+            venue=row["venue"],
+            market_id=row["market_id"],
+            instrument_id=row["instrument_id"],
+            outcome=Outcome(row["outcome"]),
+            side=Side(row["side"]),
+            size=Decimal(row["size"]),
+            filled_size=Decimal(row["filled_size"]),
+            average_price=None if row["average_price"] is None else Decimal(row["average_price"]),
+            fees=Decimal(row["fees"]),
+            status=OrderStatus(row["status"]),
+            purpose=OrderPurpose(row["purpose"]),
+        )
+        for row in await cursor.fetchall()
+    ]
+
+
+def net_holding(orders: list[LedgerOrder], instrument_id: str) -> Decimal:
+    """What a lifecycle's orders left it holding of one instrument (buys minus sells)."""
+    held = ZERO
+    for order in orders:
+        if order.instrument_id != instrument_id:
+            continue
+        held += order.filled_size if order.side is Side.BUY else -order.filled_size
+    return held
+
+
+async def working_orders(conn: psycopg.AsyncConnection[Any]) -> list[LedgerOrder]:
+    """Orders that may still rest at a venue (the kill switch cancels these)."""
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(
+        "select distinct workflow_id from orders where status in ('pending', 'open', "
+        "'partially_filled') and workflow_id is not null"
+    )
+    found: list[LedgerOrder] = []
+    for row in await cursor.fetchall():
+        found.extend(
+            order
+            for order in await workflow_orders(conn, row["workflow_id"])
+            if not order.status.terminal
+        )
+    return found
+
+
+async def settle_positions(
+    conn: psycopg.AsyncConnection[Any], venue: str, market_id: str, yes_payout: Decimal
+) -> None:
+    """Turn a resolved market's positions into realised P&L (YES pays ``yes_payout``, NO the
+    rest; a void market pays 0.5 each). Idempotent: settled positions hold nothing."""
+    await conn.execute(
+        """
+        update positions set
+            realized_pnl = realized_pnl + size * (
+                case when outcome = 'yes' then %(yes)s else 1 - %(yes)s end - average_price),
+            size = 0, average_price = 0, updated_at = now()
+        where venue = %(venue)s and market_id = %(market)s and size <> 0
+        """,
+        {"yes": yes_payout, "venue": venue, "market": market_id},
+    )
