@@ -38,6 +38,17 @@ _TERMINAL = frozenset(
 )
 
 
+class OrderPurpose(StrEnum):
+    OPEN = "open"  # takes new risk: blocked while halted
+    HEDGE = "hedge"  # completes a position into a locked payout: blocked while halted
+    UNWIND = "unwind"  # closes exposure: allowed while halted
+    EXIT = "exit"  # planned exit of a round trip: allowed while halted
+
+    @property
+    def adds_risk(self) -> bool:
+        return self in (OrderPurpose.OPEN, OrderPurpose.HEDGE)
+
+
 def client_order_id(workflow_id: str, leg: str) -> str:
     """The idempotency key for one leg of one lifecycle: the same inputs, the same id."""
     if not workflow_id or not leg:

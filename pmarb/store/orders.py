@@ -9,26 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from pmarb.domain.money import ZERO
-from pmarb.domain.orders import OrderRequest, OrderState, OrderStatus
+from pmarb.domain.orders import OrderPurpose, OrderRequest, OrderState, OrderStatus
 from pmarb.domain.parity import Outcome, Side
-
-
-class OrderPurpose(StrEnum):
-    OPEN = "open"  # takes new risk: blocked while halted
-    HEDGE = "hedge"  # completes a position into a locked payout: blocked while halted
-    UNWIND = "unwind"  # closes exposure: allowed while halted
-    EXIT = "exit"  # planned exit of a round trip: allowed while halted
-
-    @property
-    def adds_risk(self) -> bool:
-        return self in (OrderPurpose.OPEN, OrderPurpose.HEDGE)
 
 
 @dataclass(frozen=True, slots=True)

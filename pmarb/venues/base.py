@@ -8,6 +8,7 @@ can decide between retrying and compensating without knowing which venue raised 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -43,6 +44,17 @@ class StaleBookError(OrderRejectedError):
     """The instrument's feed is stale, so no price can be trusted (paper refuses to fill)."""
 
 
+@dataclass(frozen=True, slots=True)
+class MarketResolution:
+    """Whether a market has resolved and what one YES contract pays (NO pays the rest).
+
+    A void market (Polymarket "unknown", Kalshi voided) pays 0.5 to each side.
+    """
+
+    resolved: bool
+    yes_payout: Decimal | None = None
+
+
 @runtime_checkable
 class Venue(Protocol):
     """What pmarb needs from a venue. All prices and sizes are Decimal."""
@@ -57,8 +69,9 @@ class Venue(Protocol):
         """Open binary markets with their rules, outcomes and fee schedules."""
         ...
 
-    async def get_book(self, market: Market) -> BookSnapshot:
-        """A REST snapshot of the market's YES book (NO is its complement)."""
+    async def get_book(self, instrument_id: str) -> BookSnapshot:
+        """A REST snapshot of one outcome's book (for Kalshi's NO outcome, the complement of the
+        YES ladder)."""
         ...
 
     async def place_order(self, order: OrderRequest) -> OrderState:
@@ -80,6 +93,10 @@ class Venue(Protocol):
 
     async def balance(self) -> Decimal:
         """Free collateral in dollars."""
+        ...
+
+    async def market_resolution(self, market_id: str) -> MarketResolution:
+        """Whether the market has resolved yet, and its payout if so."""
         ...
 
     async def aclose(self) -> None: ...

@@ -8,10 +8,15 @@ from typing import Any
 import psycopg
 
 from pmarb.domain.market import VenueId
-from pmarb.domain.orders import OrderRequest, OrderState, OrderStatus, TimeInForce
+from pmarb.domain.orders import (
+    OrderPurpose,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+)
 from pmarb.domain.parity import Outcome, Side
 from pmarb.store.orders import (
-    OrderPurpose,
     apply_order_state,
     net_holding,
     record_intent,

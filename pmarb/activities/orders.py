@@ -1,0 +1,352 @@
+"""Order activities: place, cancel, wait for fills, unwind, await settlement.
+
+Every order goes out with a client order id derived from the workflow id and the leg, is written
+to the ledger before it is sent, and is looked up at the venue before any retry sends it again.
+Orders that add risk re-read the halt flag immediately before sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from pmarb.domain.bid import PlannedOrder
+from pmarb.domain.market import VenueId
+from pmarb.domain.money import ZERO
+from pmarb.domain.orders import (
+    OrderPurpose,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+)
+from pmarb.domain.parity import Outcome, Side
+from pmarb.store.orders import (
+    LedgerOrder,
+    apply_order_state,
+    net_holding,
+    record_intent,
+    settle_positions,
+    workflow_orders,
+)
+from pmarb.store.risk_state import read_halt_state
+from pmarb.venues.base import OrderRejectedError, RetryableVenueError, Venue, VenueError
+
+log = logging.getLogger(__name__)
+
+HALTED = "Halted"
+REJECTED = "OrderRejected"
+UNWIND_PRICE_CONCESSION = Decimal("0.05")
+
+
+@dataclass(frozen=True)
+class OrderToSend:
+    client_order_id: str
+    order: PlannedOrder
+    market_tick: Decimal = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PlaceOrdersInput:
+    workflow_id: str
+    strategy: str
+    purpose: OrderPurpose
+    orders: tuple[OrderToSend, ...]
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    client_order_id: str
+    leg: str
+    status: OrderStatus
+    requested: Decimal
+    filled: Decimal
+    average_price: Decimal | None
+    fees: Decimal
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelInput:
+    workflow_id: str
+    client_order_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WaitForFillInput:
+    client_order_id: str
+    venue: VenueId
+    deadline: datetime
+    poll_seconds: float = 0.25
+
+
+@dataclass(frozen=True)
+class UnwindInput:
+    workflow_id: str
+    leg: str
+    venue: VenueId
+    market_id: str
+    instrument_id: str
+    outcome: Outcome
+    keep: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class UnwindResult:
+    sold: Decimal
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
+class SettlementInput:
+    venue: VenueId
+    market_id: str
+    poll_seconds: float = 5.0
+
+
+def outcome_of(leg: str, state: OrderState) -> OrderOutcome:
+    return OrderOutcome(
+        client_order_id=state.client_order_id,
+        leg=leg,
+        status=state.status,
+        requested=state.requested_size,
+        filled=state.filled_size,
+        average_price=state.average_price,
+        fees=state.fees,
+        reason=state.reason,
+    )
+
+
+class OrderActivities:
+    def __init__(
+        self, venues: Mapping[VenueId, Venue], pool: AsyncConnectionPool[Any], *, paper: bool
+    ) -> None:
+        self._venues = venues
+        self._pool = pool
+        self._paper = paper
+
+    def _venue(self, venue: VenueId) -> Venue:
+        found = self._venues.get(venue)
+        if found is None:
+            raise ApplicationError(
+                f"venue {venue} is not configured", type=REJECTED, non_retryable=True
+            )
+        return found
+
+    async def _refuse_if_halted(self) -> None:
+        async with self._pool.connection() as conn:
+            halt = await read_halt_state(conn)
+        if halt.halted:
+            raise ApplicationError(
+                f"trading is halted ({halt.halt_reason}); no order sent",
+                type=HALTED,
+                non_retryable=True,
+            )
+
+    @activity.defn(name="place_orders")
+    async def place_orders(self, request: PlaceOrdersInput) -> list[OrderOutcome]:
+        """Send every order concurrently (both legs of an atomic arb leave together)."""
+        if request.purpose.adds_risk:
+            await self._refuse_if_halted()
+        results = await asyncio.gather(
+            *(self._place_one(request, item) for item in request.orders), return_exceptions=True
+        )
+        retryable = [r for r in results if isinstance(r, RetryableVenueError)]
+        unexpected = [r for r in results if isinstance(r, BaseException) and r not in retryable]
+        if unexpected:
+            raise unexpected[0]
+        if retryable:
+            # Orders that did go out are in the ledger; the retry finds them by client id.
+            raise retryable[0]
+        return [r for r in results if isinstance(r, OrderOutcome)]
+
+    async def _place_one(self, request: PlaceOrdersInput, item: OrderToSend) -> OrderOutcome:
+        planned = item.order
+        venue = self._venue(planned.venue)
+        order = OrderRequest(
+            client_order_id=item.client_order_id,
+            venue=planned.venue,
+            market_id=planned.market_id,
+            instrument_id=planned.instrument_id,
+            outcome=planned.outcome,
+            side=planned.side,
+            price=planned.limit_price,
+            size=planned.size,
+            time_in_force=planned.time_in_force,
+            expires_at=request.expires_at if planned.time_in_force is TimeInForce.GTD else None,
+            post_only=planned.post_only,
+        )
+        async with self._pool.connection() as conn:
+            fresh = await record_intent(
+                conn,
+                order,
+                workflow_id=request.workflow_id,
+                leg=planned.leg,
+                purpose=request.purpose,
+                strategy=request.strategy,
+                paper=self._paper,
+            )
+        if not fresh or activity.info().attempt > 1:
+            existing = await venue.get_order(order.client_order_id)
+            if existing is not None:
+                return await self._apply(planned.leg, existing)
+        try:
+            state = await venue.place_order(order)
+        except OrderRejectedError as e:
+            state = OrderState(
+                order.client_order_id, None, OrderStatus.REJECTED, order.size, reason=e.code
+            )
+        return await self._apply(planned.leg, state)
+
+    async def _apply(self, leg: str, state: OrderState) -> OrderOutcome:
+        async with self._pool.connection() as conn:
+            await apply_order_state(conn, state)
+        return outcome_of(leg, state)
+
+    @activity.defn(name="cancel_orders")
+    async def cancel_orders(self, request: CancelInput) -> list[OrderOutcome]:
+        async with self._pool.connection() as conn:
+            ledger = {
+                o.client_order_id: o for o in await workflow_orders(conn, request.workflow_id)
+            }
+        outcomes = []
+        for coid in request.client_order_ids:
+            known = ledger.get(coid)
+            if known is None:
+                continue
+            state = await self._venue(VenueId(known.venue)).cancel_order(coid)
+            outcomes.append(await self._apply(known.leg or "", state))
+        return outcomes
+
+    @activity.defn(name="wait_for_fill")
+    async def wait_for_fill(self, request: WaitForFillInput) -> OrderOutcome:
+        """Poll until the order is finished or the deadline passes, heartbeating so that a
+        cancel (kill switch, expiry) reaches this activity promptly."""
+        venue = self._venue(request.venue)
+        while True:
+            state = await venue.get_order(request.client_order_id)
+            if state is None:
+                raise ApplicationError(
+                    f"{request.client_order_id} unknown at {request.venue}",
+                    type=REJECTED,
+                    non_retryable=True,
+                )
+            outcome = await self._apply("", state)
+            if state.status.terminal or datetime.now(UTC) >= request.deadline:
+                return outcome
+            activity.heartbeat(str(state.filled_size))
+            await asyncio.sleep(request.poll_seconds)
+
+    @activity.defn(name="unwind")
+    async def unwind(self, request: UnwindInput) -> UnwindResult:
+        """Sell what this lifecycle holds of one instrument down to ``keep``.
+
+        Idempotent: it first brings every order of the lifecycle on that instrument up to date
+        from the venue, then sends only what is still needed, each round under a new client id.
+        """
+        venue = self._venue(request.venue)
+        sold = ZERO
+        for _ in range(10):
+            orders = await self._refresh(venue, request.workflow_id, request.instrument_id)
+            held = net_holding(orders, request.instrument_id)
+            excess = held - request.keep
+            if excess <= ZERO:
+                return UnwindResult(sold=sold, remaining=held)
+            round_number = sum(
+                1 for o in orders if o.purpose is OrderPurpose.UNWIND and o.leg == request.leg
+            )
+            price = await self._unwind_price(venue, request)
+            planned = PlannedOrder(
+                leg=request.leg,
+                venue=request.venue,
+                market_id=request.market_id,
+                instrument_id=request.instrument_id,
+                outcome=request.outcome,
+                side=Side.SELL,
+                limit_price=price,
+                size=excess,
+                time_in_force=TimeInForce.FAK,
+                expected_price=price,
+            )
+            coid = f"{request.workflow_id}:unwind:{request.leg}:{round_number}"
+            outcome = await self._place_one(
+                PlaceOrdersInput(
+                    request.workflow_id, "", OrderPurpose.UNWIND, (OrderToSend(coid, planned),)
+                ),
+                OrderToSend(coid, planned),
+            )
+            sold += outcome.filled
+            activity.heartbeat(str(sold))
+            if outcome.filled == ZERO:
+                await asyncio.sleep(1.0)
+        orders = await self._refresh(venue, request.workflow_id, request.instrument_id)
+        remaining = net_holding(orders, request.instrument_id)
+        if remaining > request.keep:
+            raise RetryableVenueError(
+                request.venue,
+                "UNWIND_INCOMPLETE",
+                f"{remaining} still held of {request.instrument_id}",
+            )
+        return UnwindResult(sold=sold, remaining=remaining)
+
+    async def _refresh(
+        self, venue: Venue, workflow_id: str, instrument_id: str
+    ) -> list[LedgerOrder]:
+        async with self._pool.connection() as conn:
+            orders = await workflow_orders(conn, workflow_id)
+        for order in orders:
+            if order.instrument_id == instrument_id and not order.status.terminal:
+                state = await venue.get_order(order.client_order_id)
+                if state is not None:
+                    await self._apply(order.leg or "", state)
+                elif order.status is OrderStatus.PENDING:
+                    # Recorded but never reached the venue: nothing can fill it now.
+                    await self._apply(
+                        order.leg or "",
+                        OrderState(
+                            order.client_order_id,
+                            None,
+                            OrderStatus.CANCELLED,
+                            order.size,
+                            reason="never sent",
+                        ),
+                    )
+        async with self._pool.connection() as conn:
+            return await workflow_orders(conn, workflow_id)
+
+    async def _unwind_price(self, venue: Venue, request: UnwindInput) -> Decimal:
+        """Cross the best bid by a bounded concession: get out, but not at any price."""
+        floor = Decimal("0.01")
+        try:
+            book = await venue.get_book(request.instrument_id)
+        except VenueError:
+            return floor
+        best = book.best_bid
+        if best is None:
+            return floor
+        return max(floor, best.price - UNWIND_PRICE_CONCESSION)
+
+    @activity.defn(name="await_settlement")
+    async def await_settlement(self, request: SettlementInput) -> Decimal:
+        """Wait (heartbeating) until the market resolves; book positions; return YES payout."""
+        venue = self._venue(request.venue)
+        while True:
+            resolution = await venue.market_resolution(request.market_id)
+            if resolution.resolved and resolution.yes_payout is not None:
+                async with self._pool.connection() as conn:
+                    await settle_positions(
+                        conn, request.venue.value, request.market_id, resolution.yes_payout
+                    )
+                return resolution.yes_payout
+            activity.heartbeat()
+            await asyncio.sleep(request.poll_seconds)
