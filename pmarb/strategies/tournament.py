@@ -27,7 +27,8 @@ from enum import StrEnum
 from pmarb.domain.money import ONE, ZERO
 
 DAYS_PER_YEAR = Decimal(365)
-MAX_SHARPE = Decimal(20)
+# Stands in for a riskless record (zero variance); real ratios are not capped.
+MAX_SHARPE = Decimal(100)
 FRACTION_STEP = Decimal("0.000001")
 
 
@@ -99,8 +100,7 @@ def sharpe_ratio(daily_pnl: Sequence[Decimal], capital: Decimal) -> Decimal | No
     variance = sum(((r - mean) ** 2 for r in returns), ZERO) / (len(returns) - 1)
     if variance == ZERO:
         return ZERO if mean == ZERO else (MAX_SHARPE if mean > ZERO else -MAX_SHARPE)
-    ratio = mean / variance.sqrt() * DAYS_PER_YEAR.sqrt()
-    return max(-MAX_SHARPE, min(MAX_SHARPE, ratio))
+    return mean / variance.sqrt() * DAYS_PER_YEAR.sqrt()
 
 
 def max_drawdown(daily_pnl: Sequence[Decimal]) -> Decimal:

@@ -91,5 +91,5 @@ def test_new_strategy_enters_with_minimum() -> None:
 
 def test_sharpe_and_drawdown() -> None:
     assert sharpe_ratio([D("1")], D("100")) is None
-    assert sharpe_ratio([D("1"), D("1")], D("100")) == D(20)
+    assert sharpe_ratio([D("1"), D("1")], D("100")) == D(100)
     assert max_drawdown([D("5"), D("-3"), D("-4"), D("2"), D("10")]) == D("7")
