@@ -157,6 +157,63 @@ def _print_status(report: dict[str, Any]) -> None:
     console.print(table)
 
 
+def _control(action: str, reason: str) -> None:
+    from pmarb import control
+    from pmarb.infra.runtime import NotRunningError, resolve_endpoints
+    from pmarb.store.db import open_pool
+    from pmarb.workers.client import connect_client
+
+    settings = settings_or_exit(action)
+    try:
+        endpoints = resolve_endpoints(settings)
+    except NotRunningError as e:
+        raise fail(str(e)) from None
+
+    async def run() -> control.ControlOutcome:
+        pool = await open_pool(endpoints.database_url, max_size=1, timeout=10)
+        try:
+            try:
+                client = await asyncio.wait_for(
+                    connect_client(
+                        endpoints.temporal_address, namespace=settings.temporal_namespace
+                    ),
+                    5,
+                )
+            except Exception:
+                client = None
+            act = control.halt if action == "halt" else control.resume
+            return await act(pool, client, reason, "cli")
+        finally:
+            await pool.close()
+
+    outcome = asyncio.run(run())
+    state = "[bold red]HALTED[/]" if outcome.halted else "[green]trading[/]"
+    console.print(f"{state}  {outcome.reason or ''}")
+    if outcome.guardian_confirmed:
+        console.print(
+            "risk guardian confirmed"
+            + ("; in-flight lifecycles cancelled" if outcome.halted else "")
+        )
+    else:
+        console.print(f"[yellow]warning:[/] {outcome.guardian_error}")
+
+
+@app.command()
+def halt(
+    reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")] = "operator",
+) -> None:
+    """HALT_ALL: stop every new order now (the flag is set before this returns)."""
+    _control("halt", reason)
+
+
+@app.command()
+def resume(
+    reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")] = "operator",
+) -> None:
+    """Lift a halt; the ratchet restarts from the current portfolio value."""
+    _control("resume", reason)
+
+
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending SQL migrations (a no-op when current)."""

@@ -96,13 +96,13 @@ def clean_env(**overrides: str) -> dict[str, str]:
 class ServedApp:
     """An ASGI app served by uvicorn on a free loopback port inside the test's event loop."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, lifespan: str = "off") -> None:
         import uvicorn
 
         self.port = free_port()
         self.server = uvicorn.Server(
             uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=lifespan
             )
         )
         self._task: asyncio.Task[None] | None = None

@@ -10,7 +10,7 @@ from pmarb.config import Settings
 
 async def run_api(settings: Settings) -> None:
     config = uvicorn.Config(
-        create_app(),
+        create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level,

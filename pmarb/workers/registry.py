@@ -6,13 +6,28 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
+from temporalio.client import Client
 
+from pmarb.activities.guardian import GuardianActivities
 from pmarb.activities.system import SystemActivities
+from pmarb.activities.tournament import TournamentActivities
+from pmarb.workflows.risk_guardian import RiskGuardianWorkflow
 from pmarb.workflows.system_check import SystemCheckWorkflow
+from pmarb.workflows.tournament import TournamentWorkflow
 
-WORKFLOWS: Sequence[type] = (SystemCheckWorkflow,)
+WORKFLOWS: Sequence[type] = (SystemCheckWorkflow, RiskGuardianWorkflow, TournamentWorkflow)
 
 
-def activities(pool: AsyncConnectionPool[Any]) -> list[Callable[..., Any]]:
+def activities(pool: AsyncConnectionPool[Any], client: Client) -> list[Callable[..., Any]]:
     system = SystemActivities(pool)
-    return [system.check_database]
+    guardian = GuardianActivities(pool, client)
+    tournament = TournamentActivities(pool)
+    return [
+        system.check_database,
+        guardian.set_halt_flag,
+        guardian.cancel_in_flight,
+        guardian.set_pause,
+        guardian.store_limits,
+        guardian.raise_alert,
+        tournament.run_tournament,
+    ]

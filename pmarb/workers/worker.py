@@ -15,6 +15,7 @@ from pmarb.config import Settings
 from pmarb.infra.runtime import Endpoints
 from pmarb.store.db import open_pool
 from pmarb.workers.client import connect_client, ensure_search_attributes
+from pmarb.workers.entities import ensure_entities
 from pmarb.workers.registry import WORKFLOWS, activities
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ async def run_worker(settings: Settings, endpoints: Endpoints) -> None:
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(pool),
+        activities=activities(pool, client),
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=30),
     )
@@ -56,6 +57,7 @@ async def run_worker(settings: Settings, endpoints: Endpoints) -> None:
     log.info("worker polling task queue %r on %s", settings.task_queue, endpoints.temporal_address)
     try:
         async with worker:
+            await ensure_entities(client, settings)
             await stop.wait()
             log.info("worker shutting down; in-flight activities get up to 30s to finish")
     finally:

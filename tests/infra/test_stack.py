@@ -114,6 +114,15 @@ def test_up_serves_persists_across_restart_and_leaves_no_process(stack: Stack) -
         assert report["halted"] is False
         assert report["temporal"]["worker"]["ok"]
 
+        halted = stack.pmarb("halt", "--reason", "stack test")
+        assert halted.returncode == 0 and "risk guardian confirmed" in halted.stdout, (
+            halted.stdout + halted.stderr
+        )
+        assert json.loads(stack.pmarb("status", "--json").stdout)["halted"] is True
+        resumed = stack.pmarb("resume", "--reason", "done")
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert json.loads(stack.pmarb("status", "--json").stdout)["halted"] is False
+
         second = stack.pmarb("up", timeout=30)
         assert second.returncode == 1 and "already running" in second.stderr
 
@@ -149,7 +158,9 @@ def test_up_serves_persists_across_restart_and_leaves_no_process(stack: Stack) -
             text=True,
             timeout=30,
         )
-        assert "Total: 2" in history.stdout, history.stdout + history.stderr
+        # The first run's three `pmarb status` calls each ran one; the second run's one more.
+        total = int(history.stdout.split("Total:")[1].split()[0])
+        assert total == 4, history.stdout + history.stderr
 
         # Killed without a chance to clean up: the children must still go.
         again.kill()
