@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pmarb.infra.postgres import EmbeddedPostgres
 from pmarb.infra.processes import die_with_parent
@@ -96,7 +96,7 @@ def clean_env(**overrides: str) -> dict[str, str]:
 class ServedApp:
     """An ASGI app served by uvicorn on a free loopback port inside the test's event loop."""
 
-    def __init__(self, app: Any, *, lifespan: str = "off") -> None:
+    def __init__(self, app: Any, *, lifespan: Literal["on", "off"] = "off") -> None:
         import uvicorn
 
         self.port = free_port()

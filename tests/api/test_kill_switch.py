@@ -27,7 +27,7 @@ from tests.support import ServedApp
 def settings(database_url: str, temporal_env: WorkflowEnvironment, tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=database_url,  # type: ignore[arg-type]
+        database_url=database_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
     )
 
