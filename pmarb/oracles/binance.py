@@ -18,6 +18,7 @@ import msgspec
 
 from pmarb.domain.oracle import OracleSource, OracleTick, TickKind
 from pmarb.domain.parity import Side
+from pmarb.feeds.backoff import Backoff
 from pmarb.oracles.config import BinanceSettings
 from pmarb.oracles.stream import (
     MalformedOracleMessage,
@@ -38,11 +39,11 @@ class _Probe(msgspec.Struct):
     """Just enough of any frame to route it."""
 
     stream: str | None = None
-    data: msgspec.Raw | None = None
+    data: msgspec.Raw = msgspec.Raw(b"")
     e: str | None = None
     u: int | None = None
     id: int | str | None = None
-    result: msgspec.Raw | None = None
+    result: msgspec.Raw = msgspec.Raw(b"")
     code: int | None = None
     msg: str | None = None
 
@@ -139,11 +140,11 @@ class BinanceParser:
     def parse(self, raw: str | bytes, received_at: datetime) -> list[OracleTick]:
         try:
             probe = _PROBE.decode(raw)
-        except msgspec.DecodeError as e:
-            raise MalformedOracleMessage(f"not JSON: {e}") from None
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            raise MalformedOracleMessage(f"bad frame: {e}") from None
         if probe.code is not None and probe.msg is not None:
             raise OracleServerError(f"binance error {probe.code}: {probe.msg}")
-        if probe.stream is not None and probe.data is not None:
+        if probe.stream is not None and probe.data:
             event = probe.stream.split("@", 1)[-1]
             payload: bytes | str = bytes(probe.data)
         else:
@@ -203,7 +204,9 @@ def stream_url(base_url: str, streams: Sequence[str]) -> str:
     return f"{base_url.rstrip('/')}/stream?streams={'/'.join(streams)}"
 
 
-def binance_feed(settings: BinanceSettings, *, clock: WallClock = utc_now) -> StreamingOracleFeed:
+def binance_feed(
+    settings: BinanceSettings, *, clock: WallClock = utc_now, backoff: Backoff | None = None
+) -> StreamingOracleFeed:
     name = "binance" if settings.market == "spot" else "binance-usdm"
     return StreamingOracleFeed(
         name,
@@ -211,4 +214,5 @@ def binance_feed(settings: BinanceSettings, *, clock: WallClock = utc_now) -> St
         BinanceParser(settings.market),
         silence_timeout=settings.silence_timeout,
         clock=clock,
+        backoff=backoff,
     )

@@ -16,6 +16,7 @@ import msgspec
 
 from pmarb.domain.oracle import OracleSource, OracleTick, TickKind
 from pmarb.domain.parity import Side
+from pmarb.feeds.backoff import Backoff
 from pmarb.oracles.config import CoinbaseExchangeSettings
 from pmarb.oracles.stream import (
     MalformedOracleMessage,
@@ -165,7 +166,10 @@ def subscribe_message(settings: CoinbaseExchangeSettings) -> str:
 
 
 def coinbase_exchange_feed(
-    settings: CoinbaseExchangeSettings, *, clock: WallClock = utc_now
+    settings: CoinbaseExchangeSettings,
+    *,
+    clock: WallClock = utc_now,
+    backoff: Backoff | None = None,
 ) -> StreamingOracleFeed:
     return StreamingOracleFeed(
         "coinbase-exchange",
@@ -174,4 +178,5 @@ def coinbase_exchange_feed(
         [subscribe_message(settings)],
         silence_timeout=settings.silence_timeout,
         clock=clock,
+        backoff=backoff,
     )

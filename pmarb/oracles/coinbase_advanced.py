@@ -17,6 +17,7 @@ import msgspec
 
 from pmarb.domain.oracle import OracleSource, OracleTick, TickKind
 from pmarb.domain.parity import Side
+from pmarb.feeds.backoff import Backoff
 from pmarb.oracles.config import CoinbaseAdvancedSettings
 from pmarb.oracles.stream import (
     MalformedOracleMessage,
@@ -183,7 +184,10 @@ def subscribe_messages(settings: CoinbaseAdvancedSettings) -> list[str]:
 
 
 def coinbase_advanced_feed(
-    settings: CoinbaseAdvancedSettings, *, clock: WallClock = utc_now
+    settings: CoinbaseAdvancedSettings,
+    *,
+    clock: WallClock = utc_now,
+    backoff: Backoff | None = None,
 ) -> StreamingOracleFeed:
     parser = CoinbaseAdvancedParser()
     feed = StreamingOracleFeed(
@@ -193,5 +197,6 @@ def coinbase_advanced_feed(
         subscribe_messages(settings),
         silence_timeout=settings.silence_timeout,
         clock=clock,
+        backoff=backoff,
     )
     return feed

@@ -19,6 +19,7 @@ from decimal import Decimal
 import msgspec
 
 from pmarb.domain.oracle import OracleSource, OracleTick, TickKind
+from pmarb.feeds.backoff import Backoff
 from pmarb.oracles.config import RtdsSettings
 from pmarb.oracles.stream import (
     MalformedOracleMessage,
@@ -60,7 +61,7 @@ class Frame(msgspec.Struct):
     payload: Payload | None = None
     connection_id: str | None = None
     statusCode: int | None = None
-    body: msgspec.Raw | None = None
+    body: msgspec.Raw = msgspec.Raw(b"")
 
 
 _FRAME = msgspec.json.Decoder(Frame)
@@ -146,7 +147,11 @@ def subscribe_messages(settings: RtdsSettings) -> list[str]:
     for topic in (CHAINLINK_TOPIC, *settings.twap_topics):
         for symbol in settings.chainlink_symbols:
             subscriptions.append(
-                {"topic": topic, "type": "*", "filters": json.dumps({"symbol": symbol})}
+                {
+                    "topic": topic,
+                    "type": "*",
+                    "filters": json.dumps({"symbol": symbol}, separators=(",", ":")),
+                }
             )
     return [
         json.dumps({"action": "subscribe", "subscriptions": [subscription]})
@@ -154,7 +159,9 @@ def subscribe_messages(settings: RtdsSettings) -> list[str]:
     ]
 
 
-def rtds_feed(settings: RtdsSettings, *, clock: WallClock = utc_now) -> StreamingOracleFeed:
+def rtds_feed(
+    settings: RtdsSettings, *, clock: WallClock = utc_now, backoff: Backoff | None = None
+) -> StreamingOracleFeed:
     return StreamingOracleFeed(
         "polymarket-rtds",
         settings.url,
@@ -164,4 +171,5 @@ def rtds_feed(settings: RtdsSettings, *, clock: WallClock = utc_now) -> Streamin
         app_ping_text="PING",
         app_ping_interval=settings.ping_interval,
         clock=clock,
+        backoff=backoff,
     )

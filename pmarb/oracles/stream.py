@@ -73,6 +73,7 @@ class StreamingOracleFeed:
         self.health = FeedHealth(name)
         self.ticks = LatestTicks(self.health)
         self.server_errors = 0
+        self.last_server_error: str | None = None
         self._clock = clock
         self.websocket = WebSocketFeed(
             WebSocketFeedConfig(
@@ -115,6 +116,7 @@ class StreamingOracleFeed:
             return
         except OracleServerError as e:
             self.server_errors += 1
+            self.last_server_error = str(e)
             self.health.record_error(str(e))
             log.warning("%s: source reported an error: %s", self.name, e)
             return
