@@ -8,6 +8,7 @@ never repeated in an error. OpenWeatherMap's model output is for coordinates, no
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,7 +42,7 @@ class ForecastStep(msgspec.Struct):
 
 
 class ForecastDocument(msgspec.Struct):
-    list: list[ForecastStep]
+    steps: list[ForecastStep] = msgspec.field(name="list")
 
 
 class CurrentDocument(msgspec.Struct):
@@ -54,6 +55,12 @@ class CurrentDocument(msgspec.Struct):
 class ErrorDocument(msgspec.Struct):
     cod: int | str | None = None
     message: str = ""
+
+
+def _redact_logger(name: str) -> None:
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, logs.RedactSecrets) for f in logger.filters):
+        logger.addFilter(logs.RedactSecrets())
 
 
 class OpenWeatherMapClient:
@@ -73,6 +80,8 @@ class OpenWeatherMapClient:
             )
         self._api_key = settings.api_key.get_secret_value()
         logs.register_secret(self._api_key)
+        # httpx logs each request URL, and this API only takes the key in the query string.
+        _redact_logger("httpx")
         self.base_url = settings.base_url.rstrip("/")
         self._client = client or httpx.AsyncClient(timeout=settings.timeout_seconds)
         self._owns_client = client is None
@@ -129,7 +138,7 @@ class OpenWeatherMapClient:
                 max_temperature_f=step.main.temp_max,
                 min_temperature_f=step.main.temp_min,
             )
-            for step in document.list
+            for step in document.steps
         )
         return WeatherForecast(
             source=self.source,
