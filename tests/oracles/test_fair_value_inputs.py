@@ -22,7 +22,9 @@ from pmarb.oracles.fair_value import (
 # --- realised volatility -----------------------------------------------------------------------
 
 
-def gbm_ticks(sigma: float, seconds: int, seed: int, every: float = 0.5) -> list[tuple[float, float]]:
+def gbm_ticks(
+    sigma: float, seconds: int, seed: int, every: float = 0.5
+) -> list[tuple[float, float]]:
     rng = random.Random(seed)
     price, ticks, t = 80_000.0, [], 0.0
     while t < seconds:
@@ -119,7 +121,9 @@ def test_the_running_maximum_rules_out_lower_brackets() -> None:
     error = NormalError(bias=0.0, stdev=3.0)
     cold = bracket_probability(TemperatureBracket.at_most(84), 86.0, error)
     assert cold.probability > 0.2
-    after_peak = bracket_probability(TemperatureBracket.at_most(84), 86.0, error, observed_max_f=85.0)
+    after_peak = bracket_probability(
+        TemperatureBracket.at_most(84), 86.0, error, observed_max_f=85.0
+    )
     assert after_peak.probability == 0
     # Already observed 91.2 °F: "greater than 90" is settled unless the report disagrees.
     hot = bracket_probability(TemperatureBracket.greater_than(90), 86.0, error, observed_max_f=91.2)

@@ -70,7 +70,9 @@ def test_spot_digital_matches_the_textbook_example_and_is_monotone() -> None:
     z = math.log(80_100 / 80_000) / (vol.per_second * math.sqrt(600))
     assert float(fair.probability) == pytest.approx(NormalDist().cdf(z), abs=1e-6)
     assert 0.71 < float(fair.probability) < 0.73
-    probabilities = [float(spot_digital(80_000, k, vol, 600).probability) for k in (79_900, 80_000, 80_100)]
+    probabilities = [
+        float(spot_digital(80_000, k, vol, 600).probability) for k in (79_900, 80_000, 80_100)
+    ]
     assert probabilities == sorted(probabilities, reverse=True)
     below = spot_digital(80_100, 80_000, vol, 600, comparison=Comparison.LT)
     assert float(fair.probability + below.probability) == pytest.approx(1.0, abs=2e-6)
@@ -79,7 +81,10 @@ def test_spot_digital_matches_the_textbook_example_and_is_monotone() -> None:
 def test_expired_settlements_are_certain() -> None:
     assert float(spot_digital(80_001, 80_000, VOL, 0).probability) == 1.0
     assert float(spot_digital(79_999, 80_000, VOL, 0).probability) == 0.0
-    assert float(average_digital(80_000, 80_000, VOL, 0, 60, observed_average=80_010).probability) == 1.0
+    assert (
+        float(average_digital(80_000, 80_000, VOL, 0, 60, observed_average=80_010).probability)
+        == 1.0
+    )
 
 
 def test_ties_and_ticks() -> None:
@@ -105,7 +110,9 @@ def test_basis_shifts_the_mean_and_widens_the_distribution() -> None:
     plain = float(spot_digital(spot, strike, VOL, 120).probability)
     # The index sits 10 bp below our feed: the contract is less likely to finish above.
     shifted = float(spot_digital(spot, strike, VOL, 120, basis=Basis(mean=-0.001)).probability)
-    noisy = float(spot_digital(spot, strike, VOL, 120, basis=Basis(variance=(5e-4) ** 2)).probability)
+    noisy = float(
+        spot_digital(spot, strike, VOL, 120, basis=Basis(variance=(5e-4) ** 2)).probability
+    )
     assert shifted < plain
     assert 0.5 < noisy < plain
 

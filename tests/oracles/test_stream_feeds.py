@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from pmarb.domain.oracle import OracleSource, TickKind, series_key
+from pmarb.domain.oracle import OracleSource, OracleTick, TickKind, series_key
 from pmarb.feeds.backoff import Backoff
 from pmarb.oracles.binance import binance_feed
 from pmarb.oracles.coinbase import coinbase_exchange_feed
@@ -27,7 +27,10 @@ FAST = Backoff(initial=0.02, maximum=0.05)
 async def test_binance_feed_combined_stream_reconnects_and_keeps_latest() -> None:
     trade = raw("binance", "trade_combined_stream_captured_2026-09-29.json")
     book = json.dumps(
-        {"stream": "btcusdt@bookTicker", "data": document("binance", "bookTicker_captured_2022.json")}
+        {
+            "stream": "btcusdt@bookTicker",
+            "data": document("binance", "bookTicker_captured_2022.json"),
+        }
     )
     later = document("binance", "trade_combined_stream_captured_2026-09-29.json")
     later["data"]["p"], later["data"]["T"] = "83100.00000000", later["data"]["T"] + 1000
@@ -130,12 +133,15 @@ async def test_coinbase_advanced_feed_one_subscribe_per_channel_and_snapshot_ord
 
 async def test_rtds_feed_pings_survives_error_frames_and_keeps_each_topic_apart() -> None:
     first = [
-        raw("polymarket_rtds", "crypto_prices_subscribe_snapshot_binance_captured_2026-09-05_truncated.json"),
+        raw(
+            "polymarket_rtds",
+            "crypto_prices_subscribe_snapshot_binance_captured_2026-09-05_truncated.json",
+        ),
         raw("polymarket_rtds", "error_frame_unknown_topic_captured_2026-09-05.json"),
         raw("polymarket_rtds", "crypto_prices_chainlink_update_captured_2026-09-05.json"),
         "PONG",
         "{}",
-    ]  # fmt: skip
+    ]
     second = [
         raw("polymarket_rtds", "crypto_prices_twap_sixty_update_captured_2026-09-05.json"),
         raw("polymarket_rtds", "crypto_prices_twap_thirty_update_captured_2026-09-05.json"),
@@ -170,12 +176,10 @@ async def test_rtds_feed_pings_survives_error_frames_and_keeps_each_topic_apart(
     assert server.received[1][:subscriptions] == server.received[0][:subscriptions]
 
 
-async def test_a_listener_sees_each_new_latest_tick_and_a_failing_one_does_not_stop_the_feed() -> None:
-    server = ScriptedServer(
-        [Script([raw("polymarket_rtds", "crypto_prices_chainlink_update_captured_2026-09-05.json")], close=False)],
-        expected_subscriptions=1,
-    )  # fmt: skip
-    seen = []
+async def test_listeners_see_new_ticks_and_a_failing_one_does_not_stop_the_feed() -> None:
+    update = raw("polymarket_rtds", "crypto_prices_chainlink_update_captured_2026-09-05.json")
+    server = ScriptedServer([Script([update], close=False)], expected_subscriptions=1)
+    seen: list[OracleTick] = []
 
     def broken(_: object) -> None:
         raise RuntimeError("listener bug")

@@ -13,8 +13,8 @@ from pmarb.domain.parity import Side
 from pmarb.oracles.binance import BinanceParser, stream_url
 from pmarb.oracles.coinbase import CoinbaseExchangeParser
 from pmarb.oracles.coinbase_advanced import CoinbaseAdvancedParser
-from pmarb.oracles.config import CoinbaseAdvancedSettings, RtdsSettings
 from pmarb.oracles.coinbase_advanced import subscribe_messages as advanced_subscriptions
+from pmarb.oracles.config import CoinbaseAdvancedSettings, RtdsSettings
 from pmarb.oracles.rtds import RtdsParser
 from pmarb.oracles.rtds import subscribe_messages as rtds_subscriptions
 from pmarb.oracles.stream import MalformedOracleMessage, OracleServerError
@@ -169,9 +169,14 @@ def test_coinbase_ticker_is_a_mid_and_agrees_with_its_match_on_the_aggressor() -
     expected = exact("coinbase_exchange", "ticker_captured_2026-09-02.json")
     [quote] = parser.parse(raw("coinbase_exchange", "ticker_captured_2026-09-02.json"), RECEIVED_AT)
     bid, ask = Decimal(str(expected["best_bid"])), Decimal(str(expected["best_ask"]))
-    assert (quote.kind, quote.bid, quote.ask, quote.value) == (TickKind.MID, bid, ask, (bid + ask) / 2)
+    assert (quote.kind, quote.bid, quote.ask, quote.value) == (
+        TickKind.MID,
+        bid,
+        ask,
+        (bid + ask) / 2,
+    )
     # The same trade without a book: the ticker's side is the taker's, the match's the maker's.
-    bare = {k: v for k, v in document("coinbase_exchange", "ticker_captured_2026-09-02.json").items()}
+    bare = dict(document("coinbase_exchange", "ticker_captured_2026-09-02.json"))
     del bare["best_bid"], bare["best_ask"]
     [last] = parser.parse(json.dumps(bare), RECEIVED_AT)
     [match] = parser.parse(raw("coinbase_exchange", "match_captured_2026-09-02.json"), RECEIVED_AT)
@@ -182,7 +187,10 @@ def test_coinbase_ticker_is_a_mid_and_agrees_with_its_match_on_the_aggressor() -
 def test_coinbase_heartbeat_and_subscriptions_are_control_frames() -> None:
     parser = CoinbaseExchangeParser()
     beat = document("coinbase_exchange", "heartbeat_captured_2026-09-15.json")
-    assert parser.parse(raw("coinbase_exchange", "heartbeat_captured_2026-09-15.json"), RECEIVED_AT) == []
+    assert (
+        parser.parse(raw("coinbase_exchange", "heartbeat_captured_2026-09-15.json"), RECEIVED_AT)
+        == []
+    )
     assert parser.heartbeats["BTC-USD"].last_trade_id == beat["last_trade_id"]
     ack = raw("coinbase_exchange", "subscriptions_ack_captured_2026-09-02.json")
     assert parser.parse(ack, RECEIVED_AT) == []
@@ -352,7 +360,7 @@ def test_rtds_subscribe_snapshots_replay_points_in_time_order(name: str) -> None
 
 
 def test_rtds_error_frame_is_a_server_error_naming_the_topic() -> None:
-    with pytest.raises(OracleServerError, match="401.*definitely_not_a_topic"):
+    with pytest.raises(OracleServerError, match=r"401.*definitely_not_a_topic"):
         RtdsParser().parse(
             raw("polymarket_rtds", "error_frame_unknown_topic_captured_2026-09-05.json"),
             RECEIVED_AT,

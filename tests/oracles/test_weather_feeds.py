@@ -73,14 +73,26 @@ def nws_app(seen_agents: list[str]) -> FastAPI:
         "/products/types/CLI/locations/NYC": {
             "@graph": [
                 # Listed out of issuance order on purpose: order must not matter.
-                {"id": "prelim-0827", "issuanceTime": "2026-08-27T20:30:00+00:00",
-                 "productCode": "CLI", "issuingOffice": "KOKX"},
-                {"id": "final-0827", "issuanceTime": "2026-08-28T06:57:00+00:00",
-                 "productCode": "CLI", "issuingOffice": "KOKX"},
-                {"id": "final-0826", "issuanceTime": "2026-08-27T06:50:00+00:00",
-                 "productCode": "CLI", "issuingOffice": "KOKX"},
+                {
+                    "id": "prelim-0827",
+                    "issuanceTime": "2026-08-27T20:30:00+00:00",
+                    "productCode": "CLI",
+                    "issuingOffice": "KOKX",
+                },
+                {
+                    "id": "final-0827",
+                    "issuanceTime": "2026-08-28T06:57:00+00:00",
+                    "productCode": "CLI",
+                    "issuingOffice": "KOKX",
+                },
+                {
+                    "id": "final-0826",
+                    "issuanceTime": "2026-08-27T06:50:00+00:00",
+                    "productCode": "CLI",
+                    "issuingOffice": "KOKX",
+                },
             ]
-        },  # fmt: skip
+        },
         "/products/final-0827": {"id": "final-0827", **CLI},
         "/products/prelim-0827": {"id": "prelim-0827", "productText": preliminary_text()},
         "/products/final-0826": {

@@ -91,6 +91,8 @@ _ASSETS = {
     "XRP": "XRP",
     "DOGECOIN": "DOGE",
     "DOGE": "DOGE",
+    "BRTI": "BTC",  # CF Benchmarks' Bitcoin Real-Time Index
+    "ETHUSD_RTI": "ETH",
 }
 _ASSET = re.compile(r"\b(" + "|".join(_ASSETS) + r")\b", re.IGNORECASE)
 _NUMBER = r"\$?([0-9][0-9,]*(?:\.[0-9]+)?)"
@@ -130,7 +132,9 @@ def _asset(text: str) -> str:
 def settlement_for(market: Market, *, strike: Decimal | None = None) -> Settlement:
     """The settlement spec for ``market``. ``strike`` overrides a number parsed from the rules
     (Kalshi publishes ``floor_strike``, which can differ by a cent from the display text)."""
-    text = " ".join(part for part in (market.rules, market.settlement_source or "") if part)
+    # The title comes last: it may name the asset, but comparisons are read from the rules.
+    parts = (market.rules, market.settlement_source or "", market.title)
+    text = " ".join(part for part in parts if part)
     upper = text.upper()
     if "TEMPERATURE" in upper:
         return _weather(market, upper)
@@ -218,9 +222,34 @@ def _chainlink_up_down(market: Market, text: str, upper: str) -> CryptoSettlemen
         averaging_seconds=averaging,
         comparison=Comparison.GE,
         reference=Reference.WINDOW_OPEN,
-        window_start=market.observation_time,
+        window_start=_window_start(market),
         settles_at=market.close_time,
     )
+
+
+_SLUG_MINUTES = re.compile(r"updown-(\d+)m\b", re.IGNORECASE)
+_TITLE_RANGE = re.compile(
+    r"(\d{1,2})(?::(\d{2}))?\s*(AM|PM)\s*[-–]\s*(\d{1,2})(?::(\d{2}))?\s*(AM|PM)", re.IGNORECASE
+)
+
+
+def _clock_minutes(hour: str, minute: str | None, half: str) -> int:
+    return (int(hour) % 12 + (12 if half.upper() == "PM" else 0)) * 60 + int(minute or 0)
+
+
+def _window_start(market: Market) -> datetime | None:
+    """An up/down window's opening time: its end less its length, read from the slug
+    (``btc-updown-15m-<start>``) or from the title's time range ("9:15PM-9:30PM ET")."""
+    if market.close_time is None:
+        return None
+    for text in (market.market_id, market.event_id or "", market.series_id or ""):
+        if found := _SLUG_MINUTES.search(text):
+            return market.close_time - timedelta(minutes=int(found.group(1)))
+    if found := _TITLE_RANGE.search(market.title):
+        start = _clock_minutes(found.group(1), found.group(2), found.group(3))
+        end = _clock_minutes(found.group(4), found.group(5), found.group(6))
+        return market.close_time - timedelta(minutes=(end - start) % (24 * 60))
+    raise UnknownSettlement("an up/down window whose length is in neither slug nor title")
 
 
 def _binance_candle(
