@@ -31,7 +31,7 @@ from enum import StrEnum
 SECONDS_PER_YEAR = 365.0 * 86400.0  # crypto trades around the clock
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_QUANTUM = Decimal("0.000001")
+_MICRO = 1_000_000
 
 
 class Comparison(StrEnum):
@@ -56,10 +56,14 @@ class FairValue:
 
     @classmethod
     def of(cls, probability: float, stdev: float) -> FairValue:
-        p = min(1.0, max(0.0, probability))
+        """From the model's floats, clamped and rounded to 1e-6 (far finer than any tick)."""
+        if math.isnan(probability) or math.isnan(stdev):
+            raise InvalidModelInput("the model produced no number (NaN); refusing to price")
+        p = 1.0 if probability >= 1.0 else probability if probability > 0.0 else 0.0
+        s = 0.5 if stdev >= 0.5 else stdev if stdev > 0.0 else 0.0
         return cls(
-            Decimal(f"{p:.6f}"),
-            Decimal(f"{min(0.5, max(0.0, stdev)):.6f}"),
+            Decimal(round(p * _MICRO)).scaleb(-6),
+            Decimal(round(s * _MICRO)).scaleb(-6),
         )
 
     def as_json(self) -> dict[str, float]:
