@@ -209,7 +209,12 @@ class NwsClient:
         return [feature.properties.stationIdentifier for feature in document.features]
 
     async def latest_observation(self, target: WeatherTarget) -> WeatherObservation:
-        station = target.station or (await self.stations(target.point))[0]
+        station = target.station
+        if station is None:
+            nearby = await self.stations(target.point)
+            if not nearby:
+                raise WeatherSourceError(f"NWS lists no observation station near {target.point}")
+            station = nearby[0]
         document: ObservationDocument = await self._get(
             f"/stations/{station}/observations/latest", ObservationDocument
         )

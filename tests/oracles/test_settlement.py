@@ -264,3 +264,25 @@ def test_range_and_pre_window_pricing() -> None:
     )
     early = CryptoInputs(now=close - timedelta(minutes=20), spot=67_900.0, vol=VOL)
     assert price_crypto(up_down, early).probability == Decimal("0.5")
+
+
+def test_polymarket_daily_above_is_strict_on_the_binance_minute_close() -> None:
+    market = Market(
+        VenueId.POLYMARKET,
+        "bitcoin-above-110k-on-september-21",
+        "Bitcoin above $110,000 on September 21?",
+        "yes",
+        "no",
+        rules='This market will resolve to "Yes" if the Binance 1 minute candle for BTC/USDT '
+        '12:00 in the ET timezone (noon) on the date specified in the title has a final "Close" '
+        "price higher than the price specified in the title.",
+        close_time=datetime(2026, 9, 21, 16, 1, tzinfo=UTC),
+    )
+    spec = settlement_for(market)
+    assert isinstance(spec, CryptoSettlement)
+    assert (spec.index, spec.quote, spec.comparison) == (
+        SettlementIndex.BINANCE_CANDLE,
+        "USDT",
+        Comparison.GT,
+    )
+    assert (spec.reference, spec.strike) == (Reference.STRIKE, Decimal("110000"))

@@ -18,7 +18,7 @@ from pmarb.oracles.config import CoinbaseAdvancedSettings, RtdsSettings
 from pmarb.oracles.rtds import RtdsParser
 from pmarb.oracles.rtds import subscribe_messages as rtds_subscriptions
 from pmarb.oracles.stream import MalformedOracleMessage, OracleServerError
-from tests.oracles.support import RECEIVED_AT, document, message_fixtures, raw
+from tests.oracles.support import RECEIVED_AT, document, raw
 
 
 def exact(folder: str, name: str) -> dict[str, object]:
@@ -384,16 +384,3 @@ def test_rtds_subscriptions_one_topic_per_frame_with_json_string_filters() -> No
     [relay] = [f for f in frames if f["subscriptions"][0]["topic"] == "crypto_prices"]
     assert relay["subscriptions"][0]["type"] == binance["subscriptions"][0]["type"]
     assert all(len(f["subscriptions"]) == 1 for f in frames)
-
-
-def test_every_stream_fixture_is_covered() -> None:
-    covered = {
-        "binance": set(message_fixtures("binance")),
-        "coinbase_exchange": set(message_fixtures("coinbase_exchange")),
-        "coinbase_advanced_trade": set(message_fixtures("coinbase_advanced_trade")),
-        "polymarket_rtds": set(message_fixtures("polymarket_rtds")),
-    }
-    source = __import__("pathlib").Path(__file__).read_text()
-    for folder, names in covered.items():
-        missing = {name for name in names if name not in source}
-        assert not missing, f"{folder} fixtures not exercised here: {missing}"

@@ -271,7 +271,12 @@ def _binance_candle(
             window_start=settles_at - timedelta(hours=hours) if settles_at else None,
             settles_at=settles_at,
         )
-    found = _ABOVE.search(text) or re.search(r"higher than (?:the )?(?:price )?" + _NUMBER, text)
+    # The daily "above" rules say "higher than the price specified in the title".
+    found = (
+        _ABOVE.search(market.rules)
+        or re.search(r"higher than " + _NUMBER, market.rules, re.IGNORECASE)
+        or re.search(r"\babove " + _NUMBER, market.title, re.IGNORECASE)
+    )
     if "HIGHER THAN" in upper and (found is not None or strike is not None):
         return CryptoSettlement(
             index=SettlementIndex.BINANCE_CANDLE,
