@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from pmarb.domain.risk import RiskLimits
+from pmarb.oracles.config import OracleSettings
 
 CONFIG_FILE_ENV = "PMARB_CONFIG"
 DEFAULT_CONFIG_FILE = "pmarb.toml"
@@ -92,6 +93,7 @@ class Settings(BaseSettings):
         None, description="Base64 32-byte key that encrypts venue credentials at rest."
     )
     risk: RiskLimits = Field(default_factory=RiskLimits)
+    oracles: OracleSettings = Field(default_factory=OracleSettings)
 
     @classmethod
     def settings_customise_sources(
