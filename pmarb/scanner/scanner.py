@@ -260,4 +260,3 @@ class Scanner:
         return oracle_lag(
             market, self._snapshot(keys[0]), self._snapshot(keys[1]), fair, now, self.config
         )
-
