@@ -6,7 +6,7 @@ import asyncio
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
