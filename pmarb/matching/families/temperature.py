@@ -44,7 +44,9 @@ STATIONS: tuple[tuple[str, str, str], ...] = (
     (r"msp|minneapolis[- ]st\.? paul", "KMSP", "Minneapolis"),
     (r"mccarran|harry reid", "KLAS", "Las Vegas"),
 )
-_STATION_PATTERNS = tuple((re.compile(p), icao, city) for p, icao, city in STATIONS)
+_STATION_PATTERN = re.compile(
+    "|".join(f"(?P<s{index}>{pattern})" for index, (pattern, _, _) in enumerate(STATIONS))
+)
 # A CLI product code names the station: CLINYC → KNYC, CLIMDW → KMDW.
 _CLI_CODE = re.compile(r"\bcli([a-z]{3})\b")
 # ICAO ids appear in URLs and parentheses, never as bare words (too many English words fit).
@@ -85,7 +87,9 @@ def applies(text: MarketText) -> bool:
 
 def _stations(text: MarketText) -> set[tuple[str, str]]:
     body = f"{text.rules} {text.source_hint} {text.heading}"
-    found = {(icao, city) for pattern, icao, city in _STATION_PATTERNS if pattern.search(body)}
+    found = {
+        STATIONS[int(str(match.lastgroup)[1:])][1:] for match in _STATION_PATTERN.finditer(body)
+    }
     by_icao = {icao: city for _, icao, city in STATIONS}
     for code in _CLI_CODE.findall(body):
         icao = "K" + code.upper()
