@@ -113,7 +113,10 @@ def decide(
 
     differing = [check.name for check in checks if check.agreement is Agreement.DIFFER]
     unknown = [check.name for check in checks if check.agreement is Agreement.UNKNOWN]
-    orientation = next(check for check in checks if check.name == "yes_condition").agreement
+    merged = next(check for check in checks if check.name == "yes_condition").agreement
+    # Where the parser read the orientation, its reading stands against any claimed relation.
+    parsed = comparison.orientation
+    orientation = parsed if parsed in (Agreement.AGREE, Agreement.COMPLEMENT) else merged
     if relation.tradable_kind and differing:
         reasons.append("not equivalent: " + ", ".join(differing) + " differ")
         relation = Relation.RELATED_NOT_EQUIVALENT

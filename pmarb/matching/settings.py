@@ -32,7 +32,7 @@ class TokenPrices(BaseModel):
 class MatchingSettings(BaseModel):
     model_config = {"frozen": True, "extra": "forbid"}
 
-    model: str = Field("claude-sonnet-4-5", min_length=1)
+    model: str = Field("claude-sonnet-4-6", min_length=1)
     base_url: str | None = Field(
         None, description="Messages API base URL; unset means the SDK default."
     )

@@ -156,7 +156,7 @@ _FALLBACKS: tuple[tuple[str, str], ...] = (
     (r"(?:cancel+ed|postponed).{0,120}(?:resolve|settle)", "cancellation/postponement clause"),
     (r"meeting is cancel+ed", "cancelled meeting clause"),
     (r"no statement is released", "no-statement clause"),
-    (r"revisions?", "revisions clause"),
+    (r"\brevis(?:ions?|ed|es?)\b", "revisions clause"),
     (r"dispute|\buma\b", "dispute process"),
 )
 _FALLBACK_PATTERNS = tuple((re.compile(pattern), name) for pattern, name in _FALLBACKS)
