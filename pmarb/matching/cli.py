@@ -33,13 +33,19 @@ def _settings(process: str) -> Settings:
 
 
 def _database_url(settings: Settings) -> str:
+    """The database alone: reviewing needs no Temporal."""
     from pmarb.cli import fail
-    from pmarb.infra.runtime import NotRunningError, resolve_endpoints
+    from pmarb.infra.runtime import read_runtime
 
-    try:
-        return resolve_endpoints(settings).database_url
-    except NotRunningError as e:
-        raise fail(str(e)) from None
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    runtime = read_runtime(settings)
+    if runtime is None or runtime.database_url is None:
+        raise fail(
+            f"no running pmarb found in {settings.data_dir} and DATABASE_URL is not set; "
+            "start it with `pmarb up` (or set DATABASE_URL)"
+        )
+    return runtime.database_url
 
 
 def _emit(document: dict[str, Any]) -> None:

@@ -13,7 +13,8 @@ TEST_KEY = "sk-ant-test-0123456789abcdef"
 
 
 def fast_settings(**overrides: Any) -> MatchingSettings:
-    return MatchingSettings(requests_per_minute=6000, max_retries=2, timeout_seconds=10, **overrides)
+    values: dict[str, Any] = {"requests_per_minute": 6000, "max_retries": 2, "timeout_seconds": 10}
+    return MatchingSettings(**{**values, **overrides})
 
 
 @asynccontextmanager
