@@ -26,7 +26,26 @@ CITIES = [
     ("Austin", "Austin-Bergstrom", "Austin-Bergstrom"),
 ]
 ASSETS = [("Bitcoin", "BTC", 80_000), ("Ethereum", "ETH", 3_000), ("Solana", "SOL", 150)]
-SYLLABLES = "ka ri to mu sel van dor per lin gas qua zen bol mir tek has ulo fen".split()
+SYLLABLES = [
+    "ka",
+    "ri",
+    "to",
+    "mu",
+    "sel",
+    "van",
+    "dor",
+    "per",
+    "lin",
+    "gas",
+    "qua",
+    "zen",
+    "bol",
+    "mir",
+    "tek",
+    "has",
+    "ulo",
+    "fen",
+]
 
 
 def _name(rng: random.Random) -> str:
@@ -38,13 +57,13 @@ def _kalshi(i: int, rng: random.Random, start: datetime, names: list[str]) -> Ma
     close = start + timedelta(hours=rng.randrange(24 * 30))
     ticker = f"KX-{i}"
     if kind < 0.35:
-        asset, symbol, level = rng.choice(ASSETS)
+        asset, _, level = rng.choice(ASSETS)
         strike = Decimal(level) * Decimal(rng.randrange(90, 110)) / 100
         at = close.astimezone(UTC)
         rules = (
             f"If the simple average of the sixty seconds of CF Benchmarks' {asset} Real-Time "
-            f"Index before {at:%-I} PM EDT is above {strike - Decimal('0.01')} at {at:%-I} PM EDT on "
-            f"{at:%b %-d, %Y}, then the market resolves to Yes."
+            f"Index before {at:%-I} PM EDT is above {strike - Decimal('0.01')} at {at:%-I} PM "
+            f"EDT on {at:%b %-d, %Y}, then the market resolves to Yes."
         )
         title, subtitle = f"{asset} price on {at:%b %-d, %Y}?", f"${strike:,} or above"
     elif kind < 0.55:
@@ -56,7 +75,10 @@ def _kalshi(i: int, rng: random.Random, start: datetime, names: list[str]) -> Ma
             "reported by the National Weather Service's Climatological Report (Daily), is "
             f"between {low}-{low + 1}°, then the market resolves to Yes."
         )
-        title, subtitle = f"Highest temperature in {city} on {day:%b %-d, %Y}?", f"{low}° to {low + 1}°"
+        title, subtitle = (
+            f"Highest temperature in {city} on {day:%b %-d, %Y}?",
+            f"{low}° to {low + 1}°",
+        )
     else:
         a, b = rng.sample(names, 2)
         title, subtitle = f"{a} vs {b} winner?", a
@@ -82,14 +104,17 @@ def _polymarket(i: int, rng: random.Random, start: datetime, names: list[str]) -
         strike = Decimal(level) * Decimal(rng.randrange(90, 110)) / 100
         title = f"Will the price of {asset} be above ${strike:,} on {close:%B %-d}?"
         rules = (
-            f"This market will resolve to Yes if the Binance 1 minute candle for {asset[:3].upper()}/USDT "
-            "12:00 in the ET timezone (noon) on the date specified in the title has a final "
-            "Close price higher than the price specified in the title."
+            "This market will resolve to Yes if the Binance 1 minute candle for "
+            f"{asset[:3].upper()}/USDT 12:00 in the ET timezone (noon) on the date specified in "
+            "the title has a final Close price higher than the price specified in the title."
         )
     elif kind < 0.55:
         city, _, station = rng.choice(CITIES)
         low = rng.randrange(40, 95)
-        title = f"Will the highest temperature in {city} be between {low}-{low + 1}°F on {close:%B %-d}?"
+        title = (
+            f"Will the highest temperature in {city} be between {low}-{low + 1}°F "
+            f"on {close:%B %-d}?"
+        )
         rules = (
             f"This market will resolve to the temperature range that contains the highest "
             f"temperature recorded at the {station} Station in degrees Fahrenheit. The resolution "

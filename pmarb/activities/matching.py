@@ -70,7 +70,9 @@ class MatchingActivities:
         self._matcher = Matcher(settings, adjudicator)
 
     @classmethod
-    def from_settings(cls, pool: AsyncConnectionPool[Any], settings: Settings) -> MatchingActivities:
+    def from_settings(
+        cls, pool: AsyncConnectionPool[Any], settings: Settings
+    ) -> MatchingActivities:
         key = settings.anthropic_api_key
         adjudicator = (
             ModelAdjudicator(key.get_secret_value(), settings.matching) if key is not None else None
@@ -121,7 +123,9 @@ class MatchingActivities:
                 if a is None or b is None:
                     unchanged += 1
                     continue
-                if match_store.needs_decision(existing.get(key), a, b, model_available=model_available):
+                if match_store.needs_decision(
+                    existing.get(key), a, b, model_available=model_available
+                ):
                     work.append((a, b))
                 else:
                     unchanged += 1
@@ -137,7 +141,11 @@ class MatchingActivities:
         outcomes = await asyncio.gather(
             *(
                 self._matcher.match(
-                    a, b, cached_verdict=cached.get((a.venue.value, a.market_id, b.venue.value, b.market_id))
+                    a,
+                    b,
+                    cached_verdict=cached.get(
+                        (a.venue.value, a.market_id, b.venue.value, b.market_id)
+                    ),
                 )
                 for a, b in work
             )

@@ -13,9 +13,10 @@ import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import anthropic
+from anthropic.types import MessageParam, TextBlockParam, ToolChoiceToolParam, ToolParam
 from pydantic import BaseModel, Field, ValidationError
 
 from pmarb import logs
@@ -130,11 +131,19 @@ class ModelAdjudicator:
             timeout=settings.timeout_seconds,
         )
         self._limiter = RateLimiter(settings.requests_per_minute, settings.max_concurrency)
-        self._tool = tool_definition()
+        self._tools: list[ToolParam] = [cast(ToolParam, tool_definition())]
+        self._system: list[TextBlockParam] = [
+            {"type": "text", "text": INSTRUCTIONS, "cache_control": {"type": "ephemeral"}}
+        ]
+        self._tool_choice: ToolChoiceToolParam = {"type": "tool", "name": TOOL_NAME}
 
     @property
     def model(self) -> str:
         return self._settings.model
+
+    @property
+    def settings(self) -> MatchingSettings:
+        return self._settings
 
     @property
     def cache_key(self) -> str:
@@ -155,21 +164,16 @@ class ModelAdjudicator:
         started = time.monotonic()
         async with self._limiter:
             try:
+                messages: list[MessageParam] = [
+                    {"role": "user", "content": pair_prompt(a, b, propositions, comparison)}
+                ]
                 message = await self._client.messages.create(
                     model=settings.model,
                     max_tokens=settings.max_tokens,
-                    system=[
-                        {
-                            "type": "text",
-                            "text": INSTRUCTIONS,
-                            "cache_control": {"type": "ephemeral"},
-                        }
-                    ],
-                    tools=[self._tool],  # type: ignore[list-item]
-                    tool_choice={"type": "tool", "name": TOOL_NAME},
-                    messages=[
-                        {"role": "user", "content": pair_prompt(a, b, propositions, comparison)}
-                    ],
+                    system=self._system,
+                    tools=self._tools,
+                    tool_choice=self._tool_choice,
+                    messages=messages,
                     metadata={"user_id": "pmarb-matcher"},
                 )
             except anthropic.APIError as e:

@@ -21,12 +21,12 @@ from pmarb.domain.market import Market
 from pmarb.matching.proposition import Family, Proposition
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9'&.-]*")
-STOP_WORDS = frozenset(
-    """a an and any are at be before by can did do does for from has have how if in is it its
+_STOP_TEXT = """
+    a an and any are at be before by can did do does for from has have how if in is it its
     more most not of on or out over than that the their then this to under was what when which
     who will win with would yes no vs versus price market markets between above below least
-    end date new next year week month day today tomorrow up down""".split()
-)
+    end date new next year week month day today tomorrow up down"""
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,26 +39,42 @@ class BlockingConfig:
     absolute_threshold_tolerance: Decimal = Decimal(1)
 
 
-def _bucket(proposition: Proposition) -> str | None:
+def _buckets(proposition: Proposition) -> tuple[str, str] | None:
+    """(coarse, exact) observation buckets; exact is "" when the instant was not parsed.
+
+    Equivalent contracts observe the same instant, so parsed instants must match to the
+    minute; a market whose instant was not parsed meets everything in the same hour or day.
+    """
     if proposition.family is Family.FED_DECISION:
-        return proposition.observation
+        return (
+            (proposition.observation, proposition.observation) if proposition.observation else None
+        )
     if proposition.family is Family.TEMPERATURE:
         if proposition.observation and re.match(r"\d{4}-\d{2}-\d{2}", proposition.observation):
-            return proposition.observation[:10]
+            day = proposition.observation[:10]
+            return day, day
         when = proposition.observed_at
-        return when.date().isoformat() if when else None
+        return (when.date().isoformat(), "") if when else None
     when = proposition.observed_at
-    return when.strftime("%Y-%m-%dT%H") if when else None
+    if when is None:
+        return None
+    exact = when.strftime("%Y-%m-%dT%H:%M") if proposition.observation else ""
+    return when.strftime("%Y-%m-%dT%H"), exact
 
 
 def block_key(proposition: Proposition) -> Hashable | None:
-    """The block of a parsed market; ``None`` for markets that block on tokens instead."""
+    """The coarse block of a parsed market; ``None`` for markets that block on tokens."""
     if proposition.family is Family.GENERIC or proposition.subject is None:
         return None
-    bucket = _bucket(proposition)
-    if bucket is None:
+    buckets = _buckets(proposition)
+    if buckets is None:
         return None
-    return (proposition.family.value, proposition.subject, proposition.quantity, bucket)
+    return (proposition.family.value, proposition.subject, proposition.quantity, buckets[0])
+
+
+def _exact(proposition: Proposition) -> str:
+    buckets = _buckets(proposition)
+    return buckets[1] if buckets else ""
 
 
 def _bounds(proposition: Proposition) -> tuple[Decimal, ...]:
@@ -122,7 +138,11 @@ def candidate_pairs(
         if key is None:
             unblocked_right.append(j)
             continue
+        exact = _exact(proposition)
         for i in blocks.get(key, ()):
+            other = _exact(left_propositions[i])
+            if exact and other and exact != other:
+                continue  # both instants parsed, and they differ: never the same contract
             if _near(left_propositions[i], proposition, config):
                 pairs.add((i, j))
 

@@ -171,7 +171,12 @@ def verdict_to_json(verdict: ModelVerdict) -> dict[str, Any]:
 def verdict_from_json(document: dict[str, Any]) -> ModelVerdict:
     fields = {
         name: FieldCheck(
-            name, item.get("a"), item.get("b"), Agreement(item["agreement"]), "model", item.get("note", "")
+            name,
+            item.get("a"),
+            item.get("b"),
+            Agreement(item["agreement"]),
+            "model",
+            item.get("note", ""),
         )
         for name, item in document["fields"].items()
     }

@@ -56,7 +56,7 @@ _NEGATIVE = {
 }
 
 
-def label_relation(label: Any) -> Relation | None | bool:
+def label_relation(label: Any) -> Relation | bool | None:
     """EQUIVALENT/INVERTED for positives, False for negatives, None for unlabelled."""
     if label is None:
         return None
@@ -166,7 +166,7 @@ def parse_line(line: int, raw: str) -> PairInput:
     except json.JSONDecodeError as e:
         raise LineError(line, f"not valid JSON ({e.msg} at column {e.colno})") from None
     if not isinstance(document, dict):
-        raise LineError(line, "each line must be a JSON object with \"a\" and \"b\"")
+        raise LineError(line, 'each line must be a JSON object with "a" and "b"')
     return PairInput(
         line,
         market_from_json(document.get("a"), line, "a"),

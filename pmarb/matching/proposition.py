@@ -84,12 +84,16 @@ class Interval:
             return self
         low, low_closed = self.low, self.low_closed
         if low is not None:
-            ticks = (low / step).to_integral_value(rounding=ROUND_FLOOR if not low_closed else ROUND_CEILING)
+            ticks = (low / step).to_integral_value(
+                rounding=ROUND_FLOOR if not low_closed else ROUND_CEILING
+            )
             low = (ticks + (1 if not low_closed and ticks * step <= low else 0)) * step
             low_closed = True
         high, high_closed = self.high, self.high_closed
         if high is not None:
-            ticks = (high / step).to_integral_value(rounding=ROUND_CEILING if not high_closed else ROUND_FLOOR)
+            ticks = (high / step).to_integral_value(
+                rounding=ROUND_CEILING if not high_closed else ROUND_FLOOR
+            )
             high = (ticks - (1 if not high_closed and ticks * step >= high else 0)) * step
             high_closed = True
         return Interval(_plain(low), low_closed, _plain(high), high_closed, self.variable)
@@ -106,7 +110,9 @@ class Interval:
 
     def __str__(self) -> str:
         left = "(-inf" if self.low is None else ("[" if self.low_closed else "(") + f"{self.low}"
-        right = "+inf)" if self.high is None else f"{self.high}" + ("]" if self.high_closed else ")")
+        right = (
+            "+inf)" if self.high is None else f"{self.high}" + ("]" if self.high_closed else ")")
+        )
         prefix = "" if self.variable == "value" else f"{self.variable} in "
         return f"{prefix}{left}, {right}"
 

@@ -18,7 +18,12 @@ class TokenPrices(BaseModel):
     cache_read: Decimal = Decimal("0.30")
 
     def cost(
-        self, *, input_tokens: int, output_tokens: int, cache_write_tokens: int, cache_read_tokens: int
+        self,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        cache_write_tokens: int,
+        cache_read_tokens: int,
     ) -> Decimal:
         total = (
             self.input * input_tokens

@@ -56,7 +56,9 @@ _ZONES: dict[str, tzinfo] = {
 _ZONE = r"(?P<zone>" + "|".join(sorted(_ZONES, key=len, reverse=True)) + r")\b"
 CLOCK = re.compile(
     r"\b(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<ampm>a\.?m\.?|p\.?m\.?)(?=\W|$)\s*"
-    + r"(?:" + _ZONE + r")?",
+    + r"(?:"
+    + _ZONE
+    + r")?",
     re.IGNORECASE,
 )
 CLOCK_24 = re.compile(r"\b(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)\s*" + _ZONE, re.IGNORECASE)
@@ -144,7 +146,11 @@ def clock_times(text: str) -> list[tuple[int, time, tzinfo | None]]:
         if any(start <= match.start() < start + 8 for start, _, _ in found):
             continue
         found.append(
-            (match.start(), time(int(match.group("hour")), int(match.group("minute"))), zone(match.group("zone")))
+            (
+                match.start(),
+                time(int(match.group("hour")), int(match.group("minute"))),
+                zone(match.group("zone")),
+            )
         )
     for match in NOON.finditer(text):
         found.append((match.start(), time(12, 0), zone(match.group("zone"))))

@@ -142,7 +142,8 @@ async def list_markets(
     statuses: Sequence[MarketStatus] | None = (MarketStatus.OPEN,),
 ) -> list[Market]:
     """Markets of one venue (or all), by default only open ones, in a stable order."""
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[Any] = []
     if venue is not None:
         clauses.append("venue = %s")
         params.append(venue)

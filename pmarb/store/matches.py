@@ -159,7 +159,8 @@ async def list_matches(
     tradable: bool | None = None,
     limit: int = 200,
 ) -> list[MatchRow]:
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[Any] = []
     if review_status is not None:
         clauses.append("review_status = %s")
         params.append(review_status)

@@ -43,7 +43,12 @@ def verdict(
         name: {"a": "x", "b": "x", "agreement": (overrides or {}).get(name, agreement)}
         for name in FIELDS
     }
-    return {"relation": relation, "confidence": confidence, "fields": fields, "reasons": list(reasons)}
+    return {
+        "relation": relation,
+        "confidence": confidence,
+        "fields": fields,
+        "reasons": list(reasons),
+    }
 
 
 class FakeMessagesAPI:

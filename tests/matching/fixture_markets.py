@@ -32,7 +32,9 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def kalshi_market(raw: dict[str, Any], *, title: str | None = None) -> Market:
-    rules = "\n".join(part for part in (raw.get("rules_primary"), raw.get("rules_secondary")) if part)
+    rules = "\n".join(
+        part for part in (raw.get("rules_primary"), raw.get("rules_secondary")) if part
+    )
     sources = raw.get("settlement_sources") or []
     ticker = raw["ticker"]
     return Market(

@@ -155,14 +155,20 @@ def weather_pairs() -> list[Pair]:
         pairs.append(
             Pair(
                 f"weather: {city['city']}",
-                _kalshi(f"KXHIGH-{city['city']}", f"Highest temperature in {city['city']}?", kalshi_rules),
+                _kalshi(
+                    f"KXHIGH-{city['city']}",
+                    f"Highest temperature in {city['city']}?",
+                    kalshi_rules,
+                ),
                 _polymarket(
                     f"poly-high-{city['city']}",
-                    f"Will the highest temperature in {city['city']} be 91°F or higher on August 12?",
+                    f"Will the highest temperature in {city['city']} be 91°F or higher on Aug 12?",
                     poly_rules,
                     close_time=datetime(2026, 8, 13, 12, 0, tzinfo=UTC),
                 ),
-                "NOT_EQUIVALENT" if not city["same_station"] else "NEAR_EQUIVALENT_DIFFERENT_SOURCE",
+                "NOT_EQUIVALENT"
+                if not city["same_station"]
+                else "NEAR_EQUIVALENT_DIFFERENT_SOURCE",
             )
         )
     return pairs
@@ -189,4 +195,6 @@ def as_jsonl_line(pair: Pair) -> str:
             "settlement_source": market.settlement_source,
         }
 
-    return json.dumps({"a": document(pair.kalshi), "b": document(pair.polymarket), "label": pair.label})
+    return json.dumps(
+        {"a": document(pair.kalshi), "b": document(pair.polymarket), "label": pair.label}
+    )

@@ -28,5 +28,3 @@ async def served_model(
             yield api, adjudicator
         finally:
             await adjudicator.aclose()
-
-

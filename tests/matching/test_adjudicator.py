@@ -76,7 +76,9 @@ async def test_throttling_is_retried_with_back_off() -> None:
 
 
 async def test_an_unreachable_api_leaves_the_pair_to_the_parser_and_records_an_error() -> None:
-    async with served_model(lambda body: verdict("different", 0.9), throttle_first=10, max_retries=1) as (
+    async with served_model(
+        lambda body: verdict("different", 0.9), throttle_first=10, max_retries=1
+    ) as (
         _,
         adjudicator,
     ):
@@ -101,7 +103,9 @@ async def test_malformed_tool_output_fails_closed() -> None:
 
 async def test_the_api_key_never_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    async with served_model(lambda body: verdict("different", 0.9), throttle_first=10, max_retries=0) as (
+    async with served_model(
+        lambda body: verdict("different", 0.9), throttle_first=10, max_retries=0
+    ) as (
         _,
         adjudicator,
     ):

@@ -39,15 +39,27 @@ def test_evaluate_prints_one_line_per_pair_in_order_and_a_summary(tmp_path: Path
     lines.append(
         json.dumps(
             {
-                "a": {"venue": "kalshi", "id": "k", "title": "Lakers vs Celtics Winner?", "subtitle": "Lakers"},
-                "b": {"venue": "polymarket", "id": "p", "title": "Lakers vs. Celtics", "outcomes": ["Celtics", "Lakers"]},
+                "a": {
+                    "venue": "kalshi",
+                    "id": "k",
+                    "title": "Lakers vs Celtics Winner?",
+                    "subtitle": "Lakers",
+                },
+                "b": {
+                    "venue": "polymarket",
+                    "id": "p",
+                    "title": "Lakers vs. Celtics",
+                    "outcomes": ["Celtics", "Lakers"],
+                },
                 "label": "inverted",
             }
         )
     )
     path = tmp_path / "pairs.jsonl"
     path.write_text("\n".join(lines) + "\n\n")
-    result = pmarb("match", "evaluate", str(path), "--offline", env=clean_env(ANTHROPIC_API_KEY="sk-unused"))
+    result = pmarb(
+        "match", "evaluate", str(path), "--offline", env=clean_env(ANTHROPIC_API_KEY="sk-unused")
+    )
     assert result.returncode == 1, result.stderr
     output = [json.loads(line) for line in result.stdout.splitlines()]
     assert [item["line"] for item in output[:-1]] == list(range(1, len(lines) + 1))
@@ -62,7 +74,9 @@ def test_evaluate_prints_one_line_per_pair_in_order_and_a_summary(tmp_path: Path
     summary = output[-1]["summary"]
     assert summary["pairs"] == len(pairs) + 1 and summary["errors"] == 2
     assert summary["tradable"] == 0 and summary["model_calls"] == 0
-    assert summary["relations"]["related_not_equivalent"] >= len(crypto_pairs()) + len(weather_pairs())
+    assert summary["relations"]["related_not_equivalent"] >= len(crypto_pairs()) + len(
+        weather_pairs()
+    )
     assert summary["contradicted"] == 0 and summary["precision"] is None
     assert summary["labelled_equivalent"] == 1 and summary["recall"] == 0.0
 

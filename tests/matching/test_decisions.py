@@ -38,7 +38,9 @@ async def test_real_crypto_pairs_are_related_not_equivalent(pair: Pair) -> None:
 async def test_a_parsed_source_difference_survives_a_credulous_model(pair: Pair) -> None:
     """The model is not even asked when a parsed field already differs."""
     async with served_model(lambda body: verdict("equivalent", 0.99)) as (api, adjudicator):
-        decision = (await Matcher(MatchingSettings(), adjudicator).match(pair.kalshi, pair.polymarket)).decision
+        decision = (
+            await Matcher(MatchingSettings(), adjudicator).match(pair.kalshi, pair.polymarket)
+        ).decision
     assert not decision.tradable
     assert decision.checks[2].name == "source" and decision.checks[2].agreement.value == "differ"
     assert api.requests == []
@@ -47,18 +49,24 @@ async def test_a_parsed_source_difference_survives_a_credulous_model(pair: Pair)
 async def test_fed_bucket_stays_not_tradable_when_the_model_calls_it_equivalent() -> None:
     fed = next(pair for pair in casebook_pairs() if "Federal Reserve" in pair.name)
     async with served_model(lambda body: verdict("equivalent", 0.99)) as (_, adjudicator):
-        decision = (await Matcher(MatchingSettings(), adjudicator).match(fed.kalshi, fed.polymarket)).decision
+        decision = (
+            await Matcher(MatchingSettings(), adjudicator).match(fed.kalshi, fed.polymarket)
+        ).decision
     assert not decision.tradable
     assert decision.relation is Relation.RELATED_NOT_EQUIVALENT
 
 
 @pytest.mark.parametrize("pair", casebook_pairs(), ids=lambda pair: pair.name)
-async def test_casebook_pairs_are_not_tradable_when_the_model_reads_the_fallbacks(pair: Pair) -> None:
+async def test_casebook_pairs_are_not_tradable_when_the_model_reads_the_fallbacks(
+    pair: Pair,
+) -> None:
     answer = verdict(
         "related_not_equivalent", 0.9, overrides={"fallback": "differ", "observation": "differ"}
     )
     async with served_model(lambda body: answer) as (_, adjudicator):
-        decision = (await Matcher(MatchingSettings(), adjudicator).match(pair.kalshi, pair.polymarket)).decision
+        decision = (
+            await Matcher(MatchingSettings(), adjudicator).match(pair.kalshi, pair.polymarket)
+        ).decision
     assert not decision.tradable
     assert decision.review_status == "none"
 
@@ -91,7 +99,9 @@ async def test_yes_naming_different_teams_is_never_equivalent() -> None:
     assert decision.relation in (Relation.INVERTED, Relation.DIFFERENT)
     assert not decision.tradable
     async with served_model(lambda body: verdict("equivalent", 0.99)) as (_, adjudicator):
-        decision = (await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_CELTICS_FIRST)).decision
+        decision = (
+            await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_CELTICS_FIRST)
+        ).decision
     assert decision.relation in (Relation.INVERTED, Relation.DIFFERENT)
     assert not decision.tradable
 
@@ -99,7 +109,9 @@ async def test_yes_naming_different_teams_is_never_equivalent() -> None:
 async def test_model_inverted_on_opposite_yes_sides_can_trade_inverted() -> None:
     answer = verdict("inverted", 0.95, overrides={"yes_condition": "complement"})
     async with served_model(lambda body: answer) as (_, adjudicator):
-        decision = (await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_CELTICS_FIRST)).decision
+        decision = (
+            await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_CELTICS_FIRST)
+        ).decision
     assert decision.relation is Relation.INVERTED
     assert decision.tradable
 
@@ -107,8 +119,12 @@ async def test_model_inverted_on_opposite_yes_sides_can_trade_inverted() -> None
 async def test_same_yes_side_keeps_orientation_for_the_model_to_confirm() -> None:
     offline = (await OFFLINE.match(KALSHI_LAKERS, POLY_LAKERS_FIRST)).decision
     assert offline.relation is Relation.UNCERTAIN and not offline.tradable and offline.needs_model
-    async with served_model(lambda body: verdict("inverted", 0.95, overrides={"yes_condition": "complement"})) as (_, adjudicator):
-        decision = (await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_LAKERS_FIRST)).decision
+    async with served_model(
+        lambda body: verdict("inverted", 0.95, overrides={"yes_condition": "complement"})
+    ) as (_, adjudicator):
+        decision = (
+            await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_LAKERS_FIRST)
+        ).decision
     # The parser saw YES name the same team on both venues: a claimed inversion is refused.
     assert not decision.tradable
 
@@ -119,7 +135,9 @@ async def test_same_yes_side_keeps_orientation_for_the_model_to_confirm() -> Non
 )
 async def test_confidence_bands(confidence: float, tradable: bool, review: str) -> None:
     async with served_model(lambda body: verdict("equivalent", confidence)) as (_, adjudicator):
-        decision = (await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_LAKERS_FIRST)).decision
+        decision = (
+            await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_LAKERS_FIRST)
+        ).decision
     assert decision.tradable is tradable
     assert decision.review_status == review
 
@@ -127,7 +145,9 @@ async def test_confidence_bands(confidence: float, tradable: bool, review: str) 
 async def test_an_unknown_field_sends_a_confident_equivalent_to_review_not_trading() -> None:
     answer = verdict("equivalent", 0.97, overrides={"fallback": "unknown"})
     async with served_model(lambda body: answer) as (_, adjudicator):
-        decision = (await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_LAKERS_FIRST)).decision
+        decision = (
+            await Matcher(MatchingSettings(), adjudicator).match(KALSHI_LAKERS, POLY_LAKERS_FIRST)
+        ).decision
     assert not decision.tradable
     assert decision.review_status == "pending"
 

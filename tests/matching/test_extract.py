@@ -21,7 +21,9 @@ def test_kalshi_15_minute_market_is_an_average_versus_average_window() -> None:
     # 9:00-9:15 PM EST on Feb 20 is 02:00-02:15Z on Feb 21.
     assert proposition.observation == "2026-02-21T02:00:00Z/2026-02-21T02:15:00Z"
     assert proposition.yes_condition is not None
-    assert proposition.yes_condition.interval == Interval(Decimal(0), True, None, False, "end-start")
+    assert proposition.yes_condition.interval == Interval(
+        Decimal(0), True, None, False, "end-start"
+    )
 
 
 def test_polymarket_15_minute_market_reads_window_from_title_and_oracle_from_rules() -> None:
@@ -67,7 +69,8 @@ def test_kalshi_weather_rules_name_station_source_day_and_bracket() -> None:
     twc = by_ticker["KXHIGHNY-26SEP16-B81.5"]
     assert (twc.instrument, twc.source) == ("KNYC", "the_weather_company")
     assert twc.yes_condition is not None and twc.yes_condition.interval is not None
-    assert (twc.yes_condition.interval.low, twc.yes_condition.interval.high) == (81, 82)
+    interval = twc.yes_condition.interval
+    assert (interval.low, interval.high) == (Decimal(81), Decimal(82))
 
 
 def test_polymarket_weather_rule_names_laguardia_and_wunderground() -> None:
@@ -75,7 +78,7 @@ def test_polymarket_weather_rule_names_laguardia_and_wunderground() -> None:
     market = gamma_market(
         {
             "id": "poly-nyc",
-            "question": "Will the highest temperature in New York City be between 80-81°F on June 11?",
+            "question": "Will the highest temperature in NYC be between 80-81°F on June 11?",
             "description": document["polymarket_rule_text_example"],
             "endDate": "2026-06-12T12:00:00Z",
         }

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from pmarb.domain.fees import FeeSchedule
-from pmarb.domain.market import MarketStatus
+from pmarb.domain.market import Market, MarketStatus
 from pmarb.domain.parity import Outcome
 from pmarb.matching.matcher import Matcher
 from pmarb.matching.settings import MatchingSettings
@@ -45,15 +45,28 @@ async def test_markets_round_trip_with_every_field(db: Connection) -> None:
     assert stored[polymarket.market_id] == polymarket
     assert stored[kalshi.market_id].floor_strike == Decimal("67948.03")
 
-    changed = replace(polymarket, status=MarketStatus.CLOSED, rules=polymarket.rules + " Amended.", rules_fingerprint="")
+    changed = replace(
+        polymarket,
+        status=MarketStatus.CLOSED,
+        rules=polymarket.rules + " Amended.",
+        rules_fingerprint="",
+    )
     await market_store.upsert_markets(db, [changed])
     open_only = await market_store.list_markets(db, venue="polymarket")
     assert open_only == []
     everything = await market_store.list_markets(db, venue="polymarket", statuses=None)
-    assert everything[0].rules_fingerprint == changed.rules_fingerprint != polymarket.rules_fingerprint
+    assert (
+        everything[0].rules_fingerprint == changed.rules_fingerprint != polymarket.rules_fingerprint
+    )
 
 
-async def _decide_and_save(db: Connection, confidence: float, *, a=KALSHI_LAKERS, b=POLY_LAKERS_FIRST) -> bool:  # type: ignore[no-untyped-def]
+async def _decide_and_save(
+    db: Connection,
+    confidence: float,
+    *,
+    a: Market = KALSHI_LAKERS,
+    b: Market = POLY_LAKERS_FIRST,
+) -> bool:
     first, second = match_store.ordered(a, b)
     async with served_model(lambda body: verdict("equivalent", confidence)) as (_, adjudicator):
         outcome = await Matcher(MatchingSettings(), adjudicator).match(first, second)
@@ -69,7 +82,11 @@ async def test_review_queue_confirm_makes_a_pair_tradable(db: Connection) -> Non
     assert not pending.tradable and pending.decided_by == "model"
     confirmed = await match_store.confirm_match(db, pending.id, "alice")
     await db.commit()
-    assert (confirmed.tradable, confirmed.review_status, confirmed.decided_by) == (True, "confirmed", "human")
+    assert (confirmed.tradable, confirmed.review_status, confirmed.decided_by) == (
+        True,
+        "confirmed",
+        "human",
+    )
     assert confirmed.reviewed_by == "alice"
     assert [row.id for row in await match_store.list_matches(db, tradable=True)] == [pending.id]
     with pytest.raises(match_store.ReviewError, match="not awaiting review"):
@@ -86,22 +103,33 @@ async def test_a_rejected_pair_is_not_reflagged_until_its_rules_change(db: Conne
     await db.commit()
 
     first, second = match_store.ordered(KALSHI_LAKERS, POLY_LAKERS_FIRST)
-    existing = (await match_store.get_matches(db, [(first.venue.value, first.market_id, second.venue.value, second.market_id)]))
+    existing = await match_store.get_matches(
+        db, [(first.venue.value, first.market_id, second.venue.value, second.market_id)]
+    )
     row = next(iter(existing.values()))
     assert not match_store.needs_decision(row, first, second, model_available=True)
     # Even a direct attempt to store a new verdict on the same terms leaves the rejection.
     assert not await _decide_and_save(db, 0.7)
     row_after = await match_store.get_match(db, pending.id)
-    assert row_after is not None and row_after.review_status == "rejected" and not row_after.tradable
+    assert (
+        row_after is not None and row_after.review_status == "rejected" and not row_after.tradable
+    )
 
-    amended = replace(KALSHI_LAKERS, rules="Resolves Yes if the Lakers win; overtime counts.", rules_fingerprint="")
+    amended = replace(
+        KALSHI_LAKERS,
+        rules="Resolves Yes if the Lakers win; overtime counts.",
+        rules_fingerprint="",
+    )
     await market_store.upsert_markets(db, [amended])
     first, second = match_store.ordered(amended, POLY_LAKERS_FIRST)
     assert match_store.needs_decision(row_after, first, second, model_available=True)
     assert await _decide_and_save(db, 0.7, a=amended)
     reopened = await match_store.get_match(db, pending.id)
     assert reopened is not None and reopened.review_status == "pending"
-    assert reopened.rules_hash_a == first.rules_fingerprint or reopened.rules_hash_b == second.rules_fingerprint
+    assert (
+        reopened.rules_hash_a == first.rules_fingerprint
+        or reopened.rules_hash_b == second.rules_fingerprint
+    )
 
 
 async def test_stored_evidence_is_field_by_field(db: Connection) -> None:

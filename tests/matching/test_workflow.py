@@ -56,7 +56,7 @@ async def _cycle(
 async def test_matching_cycles_store_decisions_and_honour_reviews(
     temporal_client: Client, task_queue: str, database_url: str, db: Connection
 ) -> None:
-    crypto = crypto_pairs()[0]
+    crypto = crypto_pairs()[1]  # same 15-minute window: blocked together, parsed apart
     await market_store.upsert_markets(
         db, [KALSHI_LAKERS, POLY_LAKERS_FIRST, crypto.kalshi, crypto.polymarket]
     )
@@ -64,7 +64,7 @@ async def test_matching_cycles_store_decisions_and_honour_reviews(
     pool = await open_pool(database_url, max_size=3)
     try:
         async with served_model(_answer) as (api, adjudicator):
-            activities = MatchingActivities(pool, adjudicator._settings, adjudicator)  # noqa: SLF001
+            activities = MatchingActivities(pool, adjudicator.settings, adjudicator)
             first = await _cycle(temporal_client, task_queue, activities)
             assert (first.markets_a, first.markets_b) == (2, 2)
             assert first.candidates >= 2
@@ -84,7 +84,9 @@ async def test_matching_cycles_store_decisions_and_honour_reviews(
             assert row is not None and row.review_status == "rejected"
 
             amended = replace(
-                POLY_LAKERS_FIRST, rules="Resolves to the winner, overtime included.", rules_fingerprint=""
+                POLY_LAKERS_FIRST,
+                rules="Resolves to the winner, overtime included.",
+                rules_fingerprint="",
             )
             await market_store.upsert_markets(db, [amended])
             await db.commit()
@@ -110,6 +112,8 @@ async def test_matching_cycles_store_decisions_and_honour_reviews(
     )
     dump = await cursor.fetchone()
     assert dump is not None and TEST_KEY not in (dump["dump"] or "")
-    cursor = await db.execute("select string_agg(t::text, ' ') as dump from (select * from llm_calls) t")
+    cursor = await db.execute(
+        "select string_agg(t::text, ' ') as dump from (select * from llm_calls) t"
+    )
     dump = await cursor.fetchone()
     assert dump is not None and TEST_KEY not in (dump["dump"] or "")

@@ -74,7 +74,11 @@ def settlement_source(text: MarketText, allowed: frozenset[str] | None = None) -
     return None
 
 
-_N = r"(?P<{name}>-?\$?\s?\d[\d,]*(?:\.\d+)?|the (?:price|value|strike|number|amount)(?: specified| listed| named| shown)? in the (?:title|question))"
+_N = (
+    r"(?P<{name}>-?\$?\s?\d[\d,]*(?:\.\d+)?"
+    r"|the (?:price|value|strike|number|amount)(?: specified| listed| named| shown)?"
+    r" in the (?:title|question))"
+)
 _DEG = r"\s*(?:°\s*[fc]?|degrees?(?: fahrenheit| celsius)?|fahrenheit|celsius)?"
 
 
@@ -87,8 +91,16 @@ _CONDITIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), kind)
     for pattern, kind in (
         (r"between " + _n("a") + _DEG + r"\s*(?:and|to|-)\s*" + _n("b"), "between"),
-        (r"(?:greater than or equal to|at least|no less than|>=|equal to or (?:greater|higher) than)\s*" + _n("a"), "ge"),
-        (r"(?:less than or equal to|at most|no more than|<=|equal to or (?:less|lower) than)\s*" + _n("a"), "le"),
+        (
+            r"(?:greater than or equal to|at least|no less than|>="
+            r"|equal to or (?:greater|higher) than)\s*" + _n("a"),
+            "ge",
+        ),
+        (
+            r"(?:less than or equal to|at most|no more than|<=|equal to or (?:less|lower) than)\s*"
+            + _n("a"),
+            "le",
+        ),
         (_n("a") + _DEG + r"\s*or (?:above|higher|more|greater|over)", "ge"),
         (_n("a") + _DEG + r"\s*or (?:below|lower|less|under)", "le"),
         (r"(?:above|greater than|higher than|more than|over|exceeds?|>)\s*" + _n("a"), "gt"),
@@ -189,10 +201,10 @@ def instants(body: str, anchor: datetime | None) -> list[datetime]:
             continue
         day = min(dates, key=lambda item: abs(item[0] - position))[1]
         instant = t.localize(day, clock, zone)
-        if previous is not None and instant < previous and previous - instant < timedelta(hours=24):
-            if body[clocks[index - 1][0] : position].strip(" -").count(" ") <= 2:
-                # "9:45PM-12:15AM ET": a range whose end wraps past midnight.
-                instant += timedelta(days=1)
+        wrapped = previous is not None and timedelta(0) < previous - instant < timedelta(hours=24)
+        if wrapped and body[clocks[index - 1][0] : position].strip(" -").count(" ") <= 2:
+            # "9:45PM-12:15AM ET": a range whose end wraps past midnight.
+            instant += timedelta(days=1)
         found.append(instant)
         previous = instant
     return found

@@ -39,11 +39,14 @@ _UPDOWN = re.compile(
     r"|greater than or equal to the (?:price|open)|close price is greater than or equal to the open"
 )
 _TOUCH = re.compile(
-    r"how (?:high|low) will|\bhit\b|\breach(?:es)?\b|all[- ]time high|\bath\b|dip to|at any (?:time|point)"
+    r"how (?:high|low) will|\bhit\b|\breach(?:es)?\b|all[- ]time high|\bath\b|dip to"
+    r"|at any (?:time|point)"
 )
 _PAIR = re.compile(r"\b([a-z]{2,5})\s?/\s?(usdt|usdc|usd)\b")
 _AVERAGE = re.compile(r"average of the (sixty|thirty|\d+) seconds")
-_TWAP = re.compile(r"(\d+)[- ]?(?:second|sec|s)\b[^.]{0,40}twap|twap[^.]{0,40}?(\d+)[- ]?(?:second|sec|s)\b")
+_TWAP = re.compile(
+    r"(\d+)[- ]?(?:second|sec|s)\b[^.]{0,40}twap|twap[^.]{0,40}?(\d+)[- ]?(?:second|sec|s)\b"
+)
 _WORDS = {"sixty": 60, "thirty": 30}
 _ZERO = Decimal(0)
 
@@ -85,9 +88,7 @@ def _instrument(text: MarketText, asset: str, source: str | None) -> str | None:
         # CF Benchmarks' real-time indices are USD composites by definition.
         return f"{asset}/USD real-time index"
     pairs = {f"{base.upper()}/{quote.upper()}" for base, quote in _PAIR.findall(text.rules)}
-    pairs |= {
-        f"{base.upper()}/{quote.upper()}" for base, quote in _PAIR.findall(text.source_hint)
-    }
+    pairs |= {f"{base.upper()}/{quote.upper()}" for base, quote in _PAIR.findall(text.source_hint)}
     pairs = {pair for pair in pairs if pair.split("/")[0] in (asset, *ASSETS[asset])}
     compact = re.search(asset.lower() + r"[_-]?(usdt|usdc|usd)\b", text.source_hint)
     if not pairs and compact is not None:
@@ -184,9 +185,13 @@ def _updown(
     window: tuple[datetime, datetime] | None = None
     if len(moments) >= 2:
         window = min(moments), max(moments)
-    elif len(moments) == 1 and functional is not None and functional.startswith("candle_1h"):
-        if "begins" in text.rules or "starts" in text.rules or "opens" in text.rules:
-            window = moments[0], moments[0] + timedelta(hours=1)
+    elif (
+        len(moments) == 1
+        and functional is not None
+        and functional.startswith("candle_1h")
+        and re.search(r"\b(?:begins|starts|opens)\b", text.rules)
+    ):
+        window = moments[0], moments[0] + timedelta(hours=1)
     # Which named outcome pays on a rise: Polymarket lists ["Up", "Down"] as YES/NO.
     rises_pay_yes: bool | None = None
     yes_name, no_name = text.outcomes
@@ -215,4 +220,3 @@ def _updown(
         fallback=fallback,
         observed_at=window[1] if window else market.close_time,
     )
-

@@ -11,7 +11,9 @@ from pmarb.matching.families.common import MarketText, settlement_source
 from pmarb.matching.proposition import Family, Interval, Proposition, YesCondition
 
 _FED = re.compile(r"federal reserve|\bfomc\b|\bfed\b")
-_RATE = re.compile(r"\brates?\b|\bbps?\b|basis points?|\bcut\b|\bhike\b|maintain|no change|decision")
+_RATE = re.compile(
+    r"\brates?\b|\bbps?\b|basis points?|\bcut\b|\bhike\b|maintain|no change|decision"
+)
 _NOT_RATE = re.compile(r"\bchair\b|nominat|governor|\bpowell\b.{0,30}(?:out|leave|fire)")
 _BP = r"(\d+(?:\.\d+)?)\+?\s*(?:bps?|basis points?)"
 _CUT = re.compile(
@@ -36,7 +38,11 @@ def _bucket(scope: str) -> Interval | None:
         if match is not None:
             size = Decimal(match.group(1) or match.group(2)) * sign
             if _OR_MORE.search(scope[match.start() : match.end() + 12]):
-                return Interval(None, False, size, True) if sign < 0 else Interval(size, True, None, False)
+                return (
+                    Interval(None, False, size, True)
+                    if sign < 0
+                    else Interval(size, True, None, False)
+                )
             return Interval(size, True, size, True)
     if _HOLD.search(scope):
         return Interval(Decimal(0), True, Decimal(0), True)
