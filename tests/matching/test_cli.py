@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -110,3 +111,59 @@ async def test_review_list_confirm_reject_from_the_command_line(
     assert "nothing awaits review" in pmarb("matches", "review", "list", env=env).stdout
     tradable = pmarb("matches", "list", "--tradable", "--json", env=env)
     assert [json.loads(line)["id"] for line in tradable.stdout.splitlines()] == [pending.id]
+
+
+async def test_evaluate_asks_the_configured_model_and_never_prints_the_key(
+    tmp_path: Path,
+) -> None:
+    from tests.matching.fake_messages_api import FakeMessagesAPI, verdict
+    from tests.matching.model_support import TEST_KEY
+    from tests.support import ServedApp
+
+    api = FakeMessagesAPI(lambda body: verdict("equivalent", 0.7))
+    path = tmp_path / "pairs.jsonl"
+    lakers = {
+        "a": {
+            "venue": "kalshi",
+            "id": "k",
+            "title": "Lakers vs Celtics Winner?",
+            "subtitle": "Lakers",
+        },
+        "b": {
+            "venue": "polymarket",
+            "id": "p",
+            "title": "Lakers vs. Celtics",
+            "outcomes": ["Lakers", "Celtics"],
+        },
+        "label": "equivalent",
+    }
+    crypto = crypto_pairs()[0]
+    path.write_text(json.dumps(lakers) + "\n" + as_jsonl_line(crypto) + "\n")
+    async with ServedApp(api.app) as served:
+        env = clean_env(
+            ANTHROPIC_API_KEY=TEST_KEY,
+            PMARB_MATCHING__BASE_URL=served.url,
+            PMARB_MATCHING__MODEL="claude-test-2",
+            PMARB_LOG_LEVEL="debug",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "pmarb",
+            "match",
+            "evaluate",
+            str(path),
+            cwd=REPO,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, stderr.decode()
+    output = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert output[0]["review"] == "pending" and not output[0]["tradable"]
+    assert output[1]["relation"] == "related_not_equivalent"
+    assert output[2]["summary"]["model_calls"] == 1  # the crypto pair never reaches the model
+    assert output[2]["summary"]["pending_review"] == 1
+    assert [body["model"] for body in api.requests] == ["claude-test-2"]
+    assert TEST_KEY not in stdout.decode() + stderr.decode()

@@ -139,3 +139,22 @@ async def test_stored_evidence_is_field_by_field(db: Connection) -> None:
     assert set(row.evidence["fields"]) >= {"source", "observation", "yes_condition", "fallback"}
     assert row.evidence["fields"]["yes_condition"]["agreement"] == "agree"
     assert row.tradable and row.relation == "equivalent"
+
+
+async def test_model_verdicts_are_cached_by_both_terms_hashes(db: Connection) -> None:
+    first, second = match_store.ordered(KALSHI_LAKERS, POLY_LAKERS_FIRST)
+    async with served_model(lambda body: verdict("inverted", 0.8)) as (api, adjudicator):
+        outcome = await Matcher(MatchingSettings(), adjudicator).match(first, second)
+        assert outcome.verdict is not None
+        await match_store.store_verdict(db, first, second, adjudicator.cache_key, outcome.verdict)
+        cached = await match_store.cached_verdict(db, first, second, adjudicator.cache_key)
+        assert cached == outcome.verdict
+        again = await Matcher(MatchingSettings(), adjudicator).match(
+            first, second, cached_verdict=cached
+        )
+        assert again.call is None and len(api.requests) == 1
+        assert again.decision == outcome.decision
+        amended = replace(first, rules="New rules.", rules_fingerprint="")
+        assert await match_store.cached_verdict(db, amended, second, adjudicator.cache_key) is None
+        other_model = adjudicator.cache_key.replace(adjudicator.model, "another-model")
+        assert await match_store.cached_verdict(db, first, second, other_model) is None
