@@ -62,6 +62,9 @@ class Decision:
 def _merge(parser: FieldCheck, model: FieldCheck | None) -> FieldCheck:
     if model is None:
         return parser
+    if model.agreement is Agreement.COMPLEMENT and model.name != "yes_condition":
+        # Only the YES condition can be complementary; anywhere else the answer is unreadable.
+        model = FieldCheck(model.name, model.a, model.b, Agreement.UNKNOWN, "model", model.note)
     if Agreement.DIFFER in (parser.agreement, model.agreement):
         source = parser if parser.agreement is Agreement.DIFFER else model
         return FieldCheck(parser.name, source.a, source.b, Agreement.DIFFER, source.by, source.note)

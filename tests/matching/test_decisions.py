@@ -195,3 +195,12 @@ async def test_settled_outcomes_that_disagree_veto_equivalence() -> None:
 def test_tradable_threshold_is_configurable() -> None:
     assert MatchingSettings().tradable_confidence == Decimal("0.85")
     assert MatchingSettings().review_confidence == Decimal("0.6")
+
+
+async def test_a_complement_answer_outside_the_yes_condition_counts_as_unknown() -> None:
+    answer = verdict("equivalent", 0.95, overrides={"source": "complement"})
+    async with served_model(lambda body: answer) as (_, adjudicator):
+        matcher = Matcher(MatchingSettings(), adjudicator)
+        decision = (await matcher.match(KALSHI_LAKERS, POLY_LAKERS_FIRST)).decision
+    assert not decision.tradable
+    assert next(c for c in decision.checks if c.name == "source").agreement.value == "unknown"

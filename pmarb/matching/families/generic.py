@@ -65,7 +65,8 @@ def parse(market: Market, text: MarketText) -> Proposition:
     return Proposition(
         family=Family.GENERIC,
         subject=subject,
-        quantity="winner" if pair is not None else None,
+        # Only a YES that names a participant makes this a who-wins proposition.
+        quantity="winner" if condition is not None else None,
         yes_condition=condition,
         fallback=fallback_clauses(text),
         observed_at=market.observation_time or market.close_time,
