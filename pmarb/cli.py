@@ -14,6 +14,7 @@ from rich.table import Table
 
 from pmarb import logs
 from pmarb.config import ConfigError, Settings, load_settings
+from pmarb.matching.cli import match_app, matches_app
 from pmarb.oracles.cli import fair_value
 
 app = typer.Typer(
@@ -28,6 +29,8 @@ config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.command("fair-value")(fair_value)
+app.add_typer(match_app, name="match")
+app.add_typer(matches_app, name="matches")
 
 console = Console()
 errors = Console(stderr=True)

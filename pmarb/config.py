@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from pmarb.domain.risk import RiskLimits
+from pmarb.matching.settings import MatchingSettings
 from pmarb.oracles.config import OracleSettings
 
 CONFIG_FILE_ENV = "PMARB_CONFIG"
@@ -94,6 +95,14 @@ class Settings(BaseSettings):
     )
     risk: RiskLimits = Field(default_factory=RiskLimits)
     oracles: OracleSettings = Field(default_factory=OracleSettings)
+    anthropic_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "ANTHROPIC_API_KEY", "PMARB_ANTHROPIC_API_KEY", "anthropic_api_key"
+        ),
+        description="Enables LLM adjudication in the matcher; unset means parsers only.",
+    )
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -154,6 +163,7 @@ def env_var_for(location: list[str]) -> str:
         "database_url": "DATABASE_URL",
         "temporal_address": "TEMPORAL_ADDRESS",
         "temporal_api_key": "TEMPORAL_API_KEY",
+        "anthropic_api_key": "ANTHROPIC_API_KEY",
     }
     if first in aliases or (location and location[0].isupper()):
         return aliases.get(first, location[0])

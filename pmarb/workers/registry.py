@@ -9,19 +9,30 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
 from pmarb.activities.guardian import GuardianActivities
+from pmarb.activities.matching import MatchingActivities
 from pmarb.activities.system import SystemActivities
 from pmarb.activities.tournament import TournamentActivities
+from pmarb.config import Settings
+from pmarb.workflows.matching import MatchingWorkflow
 from pmarb.workflows.risk_guardian import RiskGuardianWorkflow
 from pmarb.workflows.system_check import SystemCheckWorkflow
 from pmarb.workflows.tournament import TournamentWorkflow
 
-WORKFLOWS: Sequence[type] = (SystemCheckWorkflow, RiskGuardianWorkflow, TournamentWorkflow)
+WORKFLOWS: Sequence[type] = (
+    SystemCheckWorkflow,
+    RiskGuardianWorkflow,
+    TournamentWorkflow,
+    MatchingWorkflow,
+)
 
 
-def activities(pool: AsyncConnectionPool[Any], client: Client) -> list[Callable[..., Any]]:
+def activities(
+    pool: AsyncConnectionPool[Any], client: Client, settings: Settings
+) -> list[Callable[..., Any]]:
     system = SystemActivities(pool)
     guardian = GuardianActivities(pool, client)
     tournament = TournamentActivities(pool)
+    matching = MatchingActivities.from_settings(pool, settings)
     return [
         system.check_database,
         guardian.set_halt_flag,
@@ -30,4 +41,7 @@ def activities(pool: AsyncConnectionPool[Any], client: Client) -> list[Callable[
         guardian.store_limits,
         guardian.raise_alert,
         tournament.run_tournament,
+        matching.find_candidates,
+        matching.adjudicate_batch,
+        matching.finish_run,
     ]
