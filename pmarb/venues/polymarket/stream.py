@@ -1,0 +1,248 @@
+"""The Polymarket market channel: raw WebSocket frames in, books in the :class:`BookStore` out.
+
+Used by the live feed and by ``pmarb book replay`` alike, so a replayed recording exercises
+exactly the code that trades. Protocol rules (research/venues.md A.5):
+
+- A frame is one event or a JSON array of events.
+- ``book`` replaces that asset's book (levels sorted here; the venue sends the best level last).
+- ``price_change`` sizes are ABSOLUTE (``"0"`` removes the level); BUY is a bid level, SELL an
+  ask level. Three shapes exist: ``price_changes`` (each entry names its asset), the older
+  ``changes`` list and the oldest flat form, both with one top-level ``asset_id``.
+- A change for an asset without a snapshot is ignored: there is no book to change.
+- ``tick_size_change`` drops the book until a fresh snapshot (and asks for one).
+- ``best_bid``/``best_ask`` (on each ``price_change`` entry and in ``best_bid_ask``) are the
+  venue's top of book; on disagreement the book is marked suspect (unusable) and a resync is
+  asked for. The data is kept: during a trade the venue reports the final best prices before
+  the level removals arrive, so a transient disagreement clears itself when they do.
+- There are no sequence numbers; a reconnect invalidates everything until new snapshots.
+
+A malformed frame or entry is counted in :class:`~pmarb.feeds.health.FeedHealth` and logged,
+never raised; an unparseable entry drops the book it would have changed (it is now unknown).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from pmarb.feeds.health import FeedHealth
+from pmarb.venues.book import OrderBook
+from pmarb.venues.fixedpoint import SCALE, micros
+from pmarb.venues.polymarket.messages import (
+    MARKET_EVENT_TYPES,
+    BestBidAskEvent,
+    BookEvent,
+    LastTradePriceEvent,
+    MarketEvent,
+    PriceChangeEntry,
+    PriceChangeEvent,
+    PriceLevel,
+    TickSizeChangeEvent,
+    frame_decoder,
+)
+from pmarb.venues.store import FEED_KEY, BookStore
+
+log = logging.getLogger(__name__)
+
+ResyncRequest = Callable[[str, str], None]
+"""``(asset_id, reason)``: the handler wants a fresh snapshot of that asset."""
+
+_NOT_DATA = frozenset({"PONG", b"PONG", "pong", b"pong", "", b""})
+
+
+def _levels(levels: list[PriceLevel] | None) -> list[tuple[int, int]]:
+    return [(micros(level.price), micros(level.size)) for level in levels or ()]
+
+
+class MarketChannelHandler:
+    def __init__(
+        self,
+        store: BookStore,
+        health: FeedHealth | None = None,
+        *,
+        on_resync: ResyncRequest | None = None,
+        on_market_event: Callable[[MarketEvent], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.health = health or store.health
+        self._on_resync = on_resync
+        self._on_market_event = on_market_event
+        self.last_trades: dict[str, LastTradePriceEvent] = {}
+        self.ignored_without_snapshot = 0
+        self.best_mismatches = 0
+        self.tick_size_changes = 0
+        self.unknown_events = 0
+
+    # ------------------------------------------------------------------------------ frames
+
+    def on_message(self, raw: str | bytes) -> None:
+        if raw in _NOT_DATA:
+            return
+        try:
+            decoded = frame_decoder.decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self._on_irregular_frame(raw)
+            return
+        self.health.record_message(FEED_KEY)
+        if isinstance(decoded, list):
+            for event in decoded:
+                self._dispatch(event)
+        else:
+            self._dispatch(decoded)
+
+    def _on_irregular_frame(self, raw: str | bytes) -> None:
+        """An unknown event type or a bad element: handle what can be handled, one by one."""
+        try:
+            generic: Any = msgspec.json.decode(raw)
+        except msgspec.DecodeError as e:
+            self.health.record_malformed(f"not JSON: {e}", raw)
+            return
+        elements = generic if isinstance(generic, list) else [generic]
+        data_seen = False
+        for element in elements:
+            if not isinstance(element, dict):
+                self.health.record_malformed("event is not an object", raw)
+                continue
+            event_type = element.get("event_type")
+            event_class = (
+                MARKET_EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
+            )
+            if event_class is None:
+                self.unknown_events += 1
+                log.debug("polymarket: ignoring event type %r", event_type)
+                continue
+            try:
+                event = msgspec.convert(element, event_class)
+            except msgspec.ValidationError as e:
+                self.health.record_malformed(f"{event_type}: {e}", raw)
+                continue
+            if not data_seen:
+                self.health.record_message(FEED_KEY)
+                data_seen = True
+            self._dispatch(event)
+
+    def _dispatch(self, event: MarketEvent) -> None:
+        if type(event) is PriceChangeEvent:
+            self._price_change(event)
+        elif type(event) is BookEvent:
+            self._book(event)
+        elif type(event) is TickSizeChangeEvent:
+            self._tick_size_change(event)
+        elif type(event) is BestBidAskEvent:
+            self._best_bid_ask(event)
+        elif type(event) is LastTradePriceEvent:
+            self.last_trades[event.asset_id] = event
+        elif self._on_market_event is not None:
+            self._on_market_event(event)
+
+    # ------------------------------------------------------------------------------ events
+
+    def _book(self, event: BookEvent) -> None:
+        book = self.store.ensure(event.asset_id)
+        try:
+            bids = _levels(event.bids if event.bids is not None else event.buys)
+            asks = _levels(event.asks if event.asks is not None else event.sells)
+            tick = micros(event.tick_size) if event.tick_size else None
+        except ValueError as e:
+            self._unknowable(book, f"book: {e}")
+            return
+        book.bids.replace(bids)
+        book.asks.replace(asks)
+        if tick is not None:
+            book.tick_size = tick
+        book.valid = True
+        book.suspect = False
+        self.store.applied(book)
+
+    def _price_change(self, event: PriceChangeEvent) -> None:
+        entries = event.price_changes
+        if entries is None:
+            entries = event.changes
+            if entries is None:
+                if event.price is None or event.size is None or event.side is None:
+                    self.health.record_malformed("price_change without changes")
+                    return
+                entries = [PriceChangeEntry(event.price, event.size, event.side, event.asset_id)]
+        default_asset = event.asset_id
+        books = self.store.book
+        touched: dict[str, tuple[OrderBook, PriceChangeEntry]] = {}
+        for entry in entries:
+            asset = entry.asset_id or default_asset
+            book = books(asset) if asset is not None else None
+            if book is None or not book.valid:
+                self.ignored_without_snapshot += 1
+                continue
+            try:
+                price = micros(entry.price)
+                size = micros(entry.size)
+            except ValueError as e:
+                self._unknowable(book, f"price_change: {e}")
+                touched.pop(book.instrument_id, None)
+                continue
+            side = entry.side
+            if side == "BUY" or side == "buy":
+                book.bids.set(price, size)
+            elif side == "SELL" or side == "sell":
+                book.asks.set(price, size)
+            else:
+                self._unknowable(book, f"price_change: unknown side {side!r}")
+                touched.pop(book.instrument_id, None)
+                continue
+            touched[book.instrument_id] = (book, entry)
+        for book, last in touched.values():
+            if last.best_bid is not None or last.best_ask is not None:
+                self._check_best(book, last.best_bid, last.best_ask)
+            self.store.applied(book)
+
+    def _tick_size_change(self, event: TickSizeChangeEvent) -> None:
+        self.tick_size_changes += 1
+        book = self.store.book(event.asset_id)
+        self.store.invalidate(event.asset_id)
+        if book is not None:
+            try:
+                book.tick_size = micros(event.new_tick_size)
+            except ValueError as e:
+                self.health.record_malformed(f"tick_size_change: {e}")
+        self._resync(event.asset_id, "tick size changed")
+
+    def _best_bid_ask(self, event: BestBidAskEvent) -> None:
+        book = self.store.book(event.asset_id)
+        if book is not None and book.valid:
+            self._check_best(book, event.best_bid, event.best_ask)
+
+    # ------------------------------------------------------------------------------ checks
+
+    def _check_best(self, book: OrderBook, best_bid: str | None, best_ask: str | None) -> None:
+        """Compare with the venue's top of book; a missing or empty field is not compared."""
+        try:
+            bid = micros(best_bid) if best_bid else None
+            ask = micros(best_ask) if best_ask else None
+        except ValueError as e:
+            self.health.record_malformed(f"best bid/ask: {e}")
+            return
+        agrees = True
+        if bid is not None:
+            # The venue reports an empty bid side as 0.
+            agrees = (book.bids.highest() or 0) == bid
+        if agrees and ask is not None:
+            ours_ask = book.asks.lowest()
+            # ... and an empty ask side as 0 or 1.
+            agrees = ours_ask == ask if ours_ask is not None else ask in (0, SCALE)
+        if agrees:
+            book.suspect = False
+        elif not book.suspect:
+            book.suspect = True
+            self.best_mismatches += 1
+            self._resync(book.instrument_id, "best bid/ask disagrees with the venue")
+
+    def _unknowable(self, book: OrderBook, reason: str) -> None:
+        self.health.record_malformed(reason)
+        self.store.invalidate(book.instrument_id)
+        self._resync(book.instrument_id, reason)
+
+    def _resync(self, asset_id: str, reason: str) -> None:
+        if self._on_resync is not None:
+            self._on_resync(asset_id, reason)
