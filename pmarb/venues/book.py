@@ -21,24 +21,25 @@ from pmarb.venues.fixedpoint import to_decimal
 class Ladder:
     """Price levels of one side. Prices and sizes are micro-units; a size ≤ 0 is no level."""
 
-    __slots__ = ("_prices", "sizes")
+    __slots__ = ("prices", "sizes")
 
     def __init__(self) -> None:
         self.sizes: dict[int, int] = {}
-        self._prices: list[int] = []
+        self.prices: list[int] = []
+        """Ascending; read-only outside this class (hot paths index it directly)."""
 
     def __len__(self) -> int:
-        return len(self._prices)
+        return len(self.prices)
 
     def set(self, price: int, size: int) -> None:
         """Make the level at ``price`` exactly ``size`` (Polymarket: absolute sizes)."""
         sizes = self.sizes
         if size > 0:
             if price not in sizes:
-                insort(self._prices, price)
+                insort(self.prices, price)
             sizes[price] = size
         elif sizes.pop(price, None) is not None:
-            prices = self._prices
+            prices = self.prices
             del prices[bisect_left(prices, price)]
 
     def add(self, price: int, delta: int) -> None:
@@ -54,27 +55,27 @@ class Ladder:
             else:
                 sizes.pop(price, None)
         self.sizes = sizes
-        self._prices = sorted(sizes)
+        self.prices = sorted(sizes)
 
     def clear(self) -> None:
         self.sizes = {}
-        self._prices = []
+        self.prices = []
 
     def highest(self) -> int | None:
-        prices = self._prices
+        prices = self.prices
         return prices[-1] if prices else None
 
     def lowest(self) -> int | None:
-        prices = self._prices
+        prices = self.prices
         return prices[0] if prices else None
 
     def descending(self) -> list[tuple[int, int]]:
         sizes = self.sizes
-        return [(price, sizes[price]) for price in reversed(self._prices)]
+        return [(price, sizes[price]) for price in reversed(self.prices)]
 
     def ascending(self) -> list[tuple[int, int]]:
         sizes = self.sizes
-        return [(price, sizes[price]) for price in self._prices]
+        return [(price, sizes[price]) for price in self.prices]
 
 
 class OrderBook:
@@ -93,7 +94,6 @@ class OrderBook:
         "suspect",
         "tick_size",
         "updated_at",
-        "updated_wall",
         "valid",
     )
 
@@ -105,7 +105,6 @@ class OrderBook:
         self.suspect = False
         self.tick_size: int | None = None
         self.updated_at: float | None = None  # monotonic seconds
-        self.updated_wall: float | None = None  # unix seconds
 
     def best_bid(self) -> int | None:
         return self.bids.highest()

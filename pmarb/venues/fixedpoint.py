@@ -14,7 +14,8 @@ SCALE_DIGITS = 6
 SCALE: int = 1_000_000
 _POWERS: tuple[int, ...] = tuple(int(10 ** (SCALE_DIGITS - n)) for n in range(SCALE_DIGITS + 1))
 _CACHE_LIMIT = 200_000
-_cache: dict[str, int] = {}
+PARSED: dict[str, int] = {}
+"""Strings already parsed by :func:`micros`; hot loops may ``PARSED.get`` first."""
 
 
 def _parse(text: str) -> int:
@@ -39,11 +40,11 @@ def _parse(text: str) -> int:
 
 def micros(text: str) -> int:
     """``"0.301"`` → ``301000``. Raises ValueError for anything that is not a plain decimal."""
-    value: int | None = _cache.get(text)
+    value: int | None = PARSED.get(text)
     if value is None:
         value = _parse(text)
-        if len(_cache) < _CACHE_LIMIT:
-            _cache[text] = value
+        if len(PARSED) < _CACHE_LIMIT:
+            PARSED[text] = value
     return value
 
 

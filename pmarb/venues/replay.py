@@ -90,7 +90,7 @@ def _run_kalshi(
     messages: list[bytes], use_yes_price: bool
 ) -> tuple[BookStore, KalshiStreamHandler]:
     store = BookStore(VenueId.KALSHI)
-    handler = KalshiStreamHandler(store, use_yes_price=use_yes_price)
+    handler = KalshiStreamHandler(store, use_yes_price=use_yes_price, audit=True)
     for raw in messages:
         handler.on_message(raw)
     return store, handler

@@ -77,7 +77,9 @@ class BookStore:
         self.health = health or FeedHealth(f"{venue}-books", clock=clock)
         self._clock = clock
         self._wall_clock = wall_clock
-        self._books: dict[str, OrderBook] = {}
+        self._wall_offset = wall_clock() - clock()
+        self.books: dict[str, OrderBook] = {}
+        """Instrument id → book. Stream handlers read it directly on the hot path."""
         self._complement_of: dict[str, str] = {}  # NO instrument -> YES instrument
         self._complements: dict[str, str] = {}  # YES instrument -> NO instrument
         self._health_of: dict[str, FeedHealth] = {}
@@ -86,13 +88,13 @@ class BookStore:
     # ----------------------------------------------------------------------------- writing
 
     def ensure(self, instrument_id: str) -> OrderBook:
-        book = self._books.get(instrument_id)
+        book = self.books.get(instrument_id)
         if book is None:
-            book = self._books[instrument_id] = OrderBook(instrument_id)
+            book = self.books[instrument_id] = OrderBook(instrument_id)
         return book
 
     def book(self, instrument_id: str) -> OrderBook | None:
-        return self._books.get(instrument_id)
+        return self.books.get(instrument_id)
 
     def register_complement(self, no_instrument_id: str, yes_instrument_id: str) -> None:
         self._complement_of[no_instrument_id] = yes_instrument_id
@@ -106,18 +108,22 @@ class BookStore:
         return self._health_of.get(primary, self.health)
 
     def applied(self, book: OrderBook) -> None:
-        """Record that ``book`` changed: timestamps, feed freshness, listeners."""
+        """Record that ``book`` changed (an incremental update): timestamp, listeners."""
+        book.updated_at = self._clock()
+        if self._listeners:
+            self._notify(book.instrument_id)
+
+    def applied_snapshot(self, book: OrderBook) -> None:
+        """Record that ``book`` was replaced by a full snapshot: it is known again."""
         now = self._clock()
         book.updated_at = now
-        book.updated_wall = self._wall_clock()
-        instrument_id = book.instrument_id
-        health = self._health_of.get(instrument_id, self.health)
-        health.record_message(instrument_id, now)
-        self._notify(instrument_id)
+        self._health_of.get(book.instrument_id, self.health).record_message(book.instrument_id, now)
+        if self._listeners:
+            self._notify(book.instrument_id)
 
     def invalidate(self, instrument_id: str, *, drop: bool = True) -> None:
         """The book can no longer be trusted; with ``drop`` its levels are forgotten too."""
-        book = self._books.get(instrument_id)
+        book = self.books.get(instrument_id)
         if book is not None:
             if drop:
                 book.drop()
@@ -127,7 +133,7 @@ class BookStore:
         self._notify(instrument_id)
 
     def invalidate_all(self, instrument_ids: Iterator[str] | list[str] | None = None) -> None:
-        for instrument_id in list(self._books if instrument_ids is None else instrument_ids):
+        for instrument_id in list(self.books if instrument_ids is None else instrument_ids):
             self.invalidate(instrument_id)
 
     def _notify(self, instrument_id: str) -> None:
@@ -152,14 +158,14 @@ class BookStore:
 
     def instruments(self) -> list[str]:
         """Every instrument with a book, YES and NO alike."""
-        return [*self._books, *(n for n, y in self._complement_of.items() if y in self._books)]
+        return [*self.books, *(n for n, y in self._complement_of.items() if y in self.books)]
 
     def _resolve(self, instrument_id: str) -> tuple[OrderBook | None, bool]:
         """The book holding ``instrument_id`` and whether it is read as its complement."""
         yes_id = self._complement_of.get(instrument_id)
         if yes_id is not None:
-            return self._books.get(yes_id), True
-        return self._books.get(instrument_id), False
+            return self.books.get(yes_id), True
+        return self.books.get(instrument_id), False
 
     def best_bid_ask(self, instrument_id: str) -> tuple[Decimal | None, Decimal | None]:
         book, flipped = self._resolve(instrument_id)
@@ -197,7 +203,9 @@ class BookStore:
         book, flipped = self._resolve(instrument_id)
         if book is None:
             raise KeyError(f"no book for {instrument_id}")
-        received = datetime.fromtimestamp(book.updated_wall or self._wall_clock(), UTC)
+        updated = book.updated_at
+        wall = self._wall_clock() if updated is None else updated + self._wall_offset
+        received = datetime.fromtimestamp(wall, UTC)
         if flipped:
             # The NO book's bids are the YES asks and vice versa: same depth on each side.
             return book.snapshot(self.venue, received, depth).complement(instrument_id)
@@ -208,8 +216,8 @@ class BookStore:
         return None if book is None else book.updated_at
 
     def last_update_wall(self, instrument_id: str) -> float | None:
-        book, _ = self._resolve(instrument_id)
-        return None if book is None else book.updated_wall
+        updated = self.last_update(instrument_id)
+        return None if updated is None else updated + self._wall_offset
 
     def age(self, instrument_id: str) -> float | None:
         updated = self.last_update(instrument_id)

@@ -49,7 +49,7 @@ def test_no_outcome_is_the_parity_view_of_the_one_ladder() -> None:
     book.bids.replace([(400_000, 10_000_000), (350_000, 5_000_000)])
     book.asks.replace([(450_000, 7_000_000)])
     book.valid = True
-    store.applied(book)
+    store.applied_snapshot(book)
     assert heard == ["T:yes", "T:no"]
     assert store.best_bid_ask("T:yes") == (D("0.4"), D("0.45"))
     assert store.best_bid_ask("T:no") == (D("0.55"), D("0.6"))
@@ -78,7 +78,7 @@ def test_usable_needs_snapshot_fresh_feed_and_no_invalidation() -> None:
     assert store.unusable_reason("A", 5) == "no book received"
     book = store.ensure("A")
     book.valid = True
-    store.applied(book)
+    store.applied_snapshot(book)
     store.health.record_message(FEED_KEY)
     assert store.is_usable("A", 5)
     assert store.last_update("A") == 100.0
@@ -98,7 +98,8 @@ def test_usable_needs_snapshot_fresh_feed_and_no_invalidation() -> None:
     assert store.book("A") is not None and store.book("A").bids.highest() is None  # type: ignore[union-attr]
     # A reconnect (FeedHealth.invalidate_all) also makes the book unusable until new data.
     book.valid = True
-    store.applied(book)
+    store.applied_snapshot(book)
+    store.health.record_message(FEED_KEY)
     assert store.is_usable("A", 5)
     store.health.invalidate_all()
     assert not store.is_usable("A", 5)

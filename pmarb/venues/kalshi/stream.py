@@ -32,7 +32,7 @@ from pmarb.domain.orders import Fill
 from pmarb.domain.parity import Outcome, Side, complement
 from pmarb.feeds.health import FeedHealth
 from pmarb.venues.book import OrderBook
-from pmarb.venues.fixedpoint import micros, micros_of
+from pmarb.venues.fixedpoint import PARSED, micros, micros_of
 from pmarb.venues.kalshi.instruments import instrument_id, no_id, yes_id
 from pmarb.venues.kalshi.messages import (
     STREAM_TYPES,
@@ -109,6 +109,7 @@ class KalshiStreamHandler:
         use_yes_price: bool = True,
         on_gap: GapHandler | None = None,
         on_fill: Callable[[Fill], None] | None = None,
+        audit: bool = False,
     ) -> None:
         self.store = store
         self.health = health or store.health
@@ -124,7 +125,9 @@ class KalshiStreamHandler:
         self.trades: dict[str, TradeBody] = {}
         self.gaps = 0
         self.ignored_without_snapshot = 0
-        # Diagnostics that tell the two NO-side price conventions apart in a recording.
+        # Diagnostics that tell the two NO-side price conventions apart in a recording
+        # (kept per update only with ``audit``; replay uses them to infer the convention).
+        self.audit = audit
         self.crossed_updates = 0
         self.spread_total = 0
         self.errors: list[str] = []
@@ -165,7 +168,11 @@ class KalshiStreamHandler:
         except (msgspec.DecodeError, msgspec.ValidationError):
             self._on_irregular_frame(raw)
             return
-        self._dispatch(message, raw)
+        if type(message) is OrderbookDelta:
+            self.health.record_message(FEED_KEY)
+            self._delta(message)
+        else:
+            self._dispatch(message, raw)
 
     def _on_irregular_frame(self, raw: str | bytes) -> None:
         try:
@@ -287,7 +294,7 @@ class KalshiStreamHandler:
         book.valid = True
         book.suspect = False
         self._audit(book)
-        self.store.applied(book)
+        self.store.applied_snapshot(book)
 
     def _audit(self, book: OrderBook) -> None:
         bid, ask = book.bids.highest(), book.asks.lowest()
@@ -298,28 +305,43 @@ class KalshiStreamHandler:
                 self.spread_total += ask - bid
 
     def _delta(self, message: OrderbookDelta) -> None:
+        # The hot path: sequence check, lookups and parse cache inlined on purpose.
         body = message.msg
-        if not self._in_sequence(message.sid, message.seq, snapshot=False):
-            return
-        book = self.store.book(yes_id(body.market_ticker))
+        sid, seq = message.sid, message.seq
+        if sid is not None and seq is not None:
+            last = self._last_seq.get(sid)
+            if last is not None and seq != last + 1:
+                self._in_sequence(sid, seq, snapshot=False)
+                return
+            self._last_seq[sid] = seq
+        book = self.store.books.get(body.market_ticker + ":yes")
         if book is None or not book.valid:
             self.ignored_without_snapshot += 1
             return
+        parsed = PARSED.get
         try:
-            delta = micros(body.delta_fp)
-            if body.side == "yes":
-                book.bids.add(micros(body.price_dollars), delta)
-            elif body.side == "no":
-                book.asks.add(
-                    self._yes_ask(body.price_dollars, self._uses_yes_price(message.sid)), delta
+            delta = parsed(body.delta_fp)
+            if delta is None:
+                delta = micros(body.delta_fp)
+            side = body.side
+            if side == "yes":
+                price = parsed(body.price_dollars)
+                book.bids.add(micros(body.price_dollars) if price is None else price, delta)
+            elif side == "no":
+                use_yes_price = (
+                    self.default_use_yes_price
+                    if sid is None
+                    else self._sid_yes_price.get(sid, self.default_use_yes_price)
                 )
+                book.asks.add(self._yes_ask(body.price_dollars, use_yes_price), delta)
             else:
-                raise ValueError(f"unknown side {body.side!r}")
+                raise ValueError(f"unknown side {side!r}")
         except (ValueError, ArithmeticError) as e:
             self.health.record_malformed(f"orderbook_delta {body.market_ticker}: {e}")
             self.store.invalidate(book.instrument_id)
-            if self._on_gap is not None and message.sid is not None:
-                self._on_gap(message.sid, [body.market_ticker])
+            if self._on_gap is not None and sid is not None:
+                self._on_gap(sid, [body.market_ticker])
             return
-        self._audit(book)
+        if self.audit:
+            self._audit(book)
         self.store.applied(book)

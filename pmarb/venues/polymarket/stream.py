@@ -30,7 +30,7 @@ import msgspec
 
 from pmarb.feeds.health import FeedHealth
 from pmarb.venues.book import OrderBook
-from pmarb.venues.fixedpoint import SCALE, micros
+from pmarb.venues.fixedpoint import PARSED, SCALE, micros
 from pmarb.venues.polymarket.messages import (
     MARKET_EVENT_TYPES,
     BestBidAskEvent,
@@ -87,7 +87,9 @@ class MarketChannelHandler:
             self._on_irregular_frame(raw)
             return
         self.health.record_message(FEED_KEY)
-        if isinstance(decoded, list):
+        if type(decoded) is PriceChangeEvent:
+            self._price_change(decoded)
+        elif isinstance(decoded, list):
             for event in decoded:
                 self._dispatch(event)
         else:
@@ -155,9 +157,10 @@ class MarketChannelHandler:
             book.tick_size = tick
         book.valid = True
         book.suspect = False
-        self.store.applied(book)
+        self.store.applied_snapshot(book)
 
     def _price_change(self, event: PriceChangeEvent) -> None:
+        # The hot path: locals and the parse cache are bound once per message on purpose.
         entries = event.price_changes
         if entries is None:
             entries = event.changes
@@ -167,34 +170,55 @@ class MarketChannelHandler:
                     return
                 entries = [PriceChangeEntry(event.price, event.size, event.side, event.asset_id)]
         default_asset = event.asset_id
-        books = self.store.book
-        touched: dict[str, tuple[OrderBook, PriceChangeEntry]] = {}
-        for entry in entries:
+        books = self.store.books
+        parsed = PARSED.get
+        last = len(entries) - 1
+        for index, entry in enumerate(entries):
             asset = entry.asset_id or default_asset
-            book = books(asset) if asset is not None else None
+            book = books.get(asset) if asset is not None else None
             if book is None or not book.valid:
                 self.ignored_without_snapshot += 1
                 continue
             try:
-                price = micros(entry.price)
-                size = micros(entry.size)
+                price = parsed(entry.price)
+                if price is None:
+                    price = micros(entry.price)
+                size = parsed(entry.size)
+                if size is None:
+                    size = micros(entry.size)
             except ValueError as e:
                 self._unknowable(book, f"price_change: {e}")
-                touched.pop(book.instrument_id, None)
                 continue
             side = entry.side
-            if side == "BUY" or side == "buy":
+            if side == "BUY":
                 book.bids.set(price, size)
-            elif side == "SELL" or side == "sell":
+            elif side == "SELL":
+                book.asks.set(price, size)
+            elif side.upper() == "BUY":
+                book.bids.set(price, size)
+            elif side.upper() == "SELL":
                 book.asks.set(price, size)
             else:
                 self._unknowable(book, f"price_change: unknown side {side!r}")
-                touched.pop(book.instrument_id, None)
                 continue
-            touched[book.instrument_id] = (book, entry)
-        for book, last in touched.values():
-            if last.best_bid is not None or last.best_ask is not None:
-                self._check_best(book, last.best_bid, last.best_ask)
+            # Check and publish once per asset, after its last change in this message.
+            if index < last and (entries[index + 1].asset_id or default_asset) == asset:
+                continue
+            best_bid, best_ask = entry.best_bid, entry.best_ask
+            if best_bid or best_ask:
+                # Inline the common case: the venue's best prices equal ours.
+                bids, asks = book.bids.prices, book.asks.prices
+                if (
+                    best_bid
+                    and best_ask
+                    and bids
+                    and asks
+                    and parsed(best_bid) == bids[-1]
+                    and parsed(best_ask) == asks[0]
+                ):
+                    book.suspect = False
+                else:
+                    self._check_best(book, best_bid, best_ask)
             self.store.applied(book)
 
     def _tick_size_change(self, event: TickSizeChangeEvent) -> None:
@@ -218,8 +242,8 @@ class MarketChannelHandler:
     def _check_best(self, book: OrderBook, best_bid: str | None, best_ask: str | None) -> None:
         """Compare with the venue's top of book; a missing or empty field is not compared."""
         try:
-            bid = micros(best_bid) if best_bid else None
-            ask = micros(best_ask) if best_ask else None
+            bid = (PARSED.get(best_bid) or micros(best_bid)) if best_bid else None
+            ask = (PARSED.get(best_ask) or micros(best_ask)) if best_ask else None
         except ValueError as e:
             self.health.record_malformed(f"best bid/ask: {e}")
             return
