@@ -14,6 +14,7 @@ from rich.table import Table
 
 from pmarb import logs
 from pmarb.config import ConfigError, Settings, load_settings
+from pmarb.sim import cli as sim_cli
 from pmarb.venues import cli as venues_cli
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.command("sim")(sim_cli.sim)
 app.add_typer(venues_cli.book_app, name="book")
 app.command("fees")(venues_cli.fees)
 
