@@ -126,6 +126,10 @@ class MarketChannelHandler:
                 data_seen = True
             self._dispatch(event)
 
+    def apply(self, event: MarketEvent) -> None:
+        """Apply one decoded event (a REST resync arrives this way, as a ``book``)."""
+        self._dispatch(event)
+
     def _dispatch(self, event: MarketEvent) -> None:
         if type(event) is PriceChangeEvent:
             self._price_change(event)
