@@ -466,7 +466,11 @@ class PolymarketVenue:
             "deploying": False,
             "deployingTimestamp": start,
             "requiresTranslation": False,
-            "eventMetadata": {},
+            "eventMetadata": {
+                "context_description": f"Simulated event: {title}.",
+                "context_requires_regen": False,
+                "context_updated_at": start,
+            },
         }
         if nested:
             payload["markets"] = [
