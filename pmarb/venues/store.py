@@ -160,6 +160,11 @@ class BookStore:
         """Every instrument with a book, YES and NO alike."""
         return [*self.books, *(n for n, y in self._complement_of.items() if y in self.books)]
 
+    def primary(self, instrument_id: str) -> tuple[str, bool]:
+        """The id of the book that holds ``instrument_id`` and whether it is read flipped."""
+        yes_id = self._complement_of.get(instrument_id)
+        return (instrument_id, False) if yes_id is None else (yes_id, True)
+
     def _resolve(self, instrument_id: str) -> tuple[OrderBook | None, bool]:
         """The book holding ``instrument_id`` and whether it is read as its complement."""
         yes_id = self._complement_of.get(instrument_id)

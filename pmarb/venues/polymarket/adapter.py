@@ -338,10 +338,19 @@ class PolymarketVenue:
         payload: Any = response.json()
         if response.status_code == 400 or not payload.get("success", False):
             message = str(payload.get("errorMsg") or payload.get("error") or payload)
-            if "duplicate" in message.lower() or "already" in message.lower():
-                again = await self._order_by_hash(built.order_hash)
-                if again is not None:
-                    return self._state(order.client_order_id, again, order)
+            again = await self._order_by_hash(built.order_hash)
+            if again is not None:  # a duplicate of an order that exists, or a killed FOK/FAK
+                return self._state(order.client_order_id, again, order)
+            if order.time_in_force in (TimeInForce.FOK, TimeInForce.FAK) and (
+                "killed" in message.lower() or "no orders found" in message.lower()
+            ):
+                return OrderState(
+                    order.client_order_id,
+                    built.order_hash,
+                    OrderStatus.CANCELLED,
+                    built.size,
+                    reason=message,
+                )
             raise OrderRejectedError(VenueId.POLYMARKET, "rejected", message)
         status = str(payload.get("status", "live"))
         order_id = str(payload.get("orderID") or built.order_hash)
