@@ -91,6 +91,9 @@ def l2_signature(secret: str, timestamp: str, method: str, path: str, body: str)
 # --------------------------------------------------------------------------- books
 
 
+YesLevels = tuple[dict[int, int], dict[int, int]]  # YES-leg (bids, asks): price -> size
+
+
 @dataclass(frozen=True)
 class TokenBook:
     """One token's book in Polymarket terms (best first), derived from the YES-leg book."""
@@ -127,19 +130,25 @@ class PolymarketVenue:
         market = self.exchange.find_market(VenueId.POLYMARKET, token_id)
         return market if market is not None and market.market_id != token_id else None
 
-    def token_book(self, market: SimMarket, token_id: str) -> TokenBook:
-        book = self.exchange.books[market.key]
-        bids = book.levels(Side.BUY)
-        asks = book.levels(Side.SELL)
+    def token_book(
+        self, market: SimMarket, token_id: str, state: YesLevels | None = None
+    ) -> TokenBook:
+        if state is None:
+            book = self.exchange.books[market.key]
+            state = (book.bid_sizes, book.ask_sizes)
+        bids = sorted(state[0].items(), reverse=True)
+        asks = sorted(state[1].items())
         if token_id == market.yes_id:
             return TokenBook(bids, asks)
         return TokenBook(
             [(ONE_PRICE - p, s) for p, s in asks], [(ONE_PRICE - p, s) for p, s in bids]
         )
 
-    def book_summary(self, market: SimMarket, token_id: str, timestamp: int) -> dict[str, Any]:
+    def book_summary(
+        self, market: SimMarket, token_id: str, timestamp: int, state: YesLevels | None = None
+    ) -> dict[str, Any]:
         """The REST ``/book`` object, hashed as the official client does."""
-        token = self.token_book(market, token_id)
+        token = self.token_book(market, token_id, state)
         last = market.last_trade_price
         if last is not None and token_id == market.no_id:
             last = ONE_PRICE - last
@@ -160,8 +169,10 @@ class PolymarketVenue:
         ).hexdigest()
         return summary
 
-    def best(self, market: SimMarket, token_id: str) -> tuple[str, str]:
-        token = self.token_book(market, token_id)
+    def best(
+        self, market: SimMarket, token_id: str, state: YesLevels | None = None
+    ) -> tuple[str, str]:
+        token = self.token_book(market, token_id, state)
         bid = plain(price_decimal(token.bids[0][0])) if token.bids else "0"
         ask = plain(price_decimal(token.asks[0][0])) if token.asks else "1"
         return bid, ask
@@ -191,43 +202,47 @@ class PolymarketVenue:
         ts = update.ts_ms
         messages: list[tuple[str, dict[str, Any]]] = []  # (asset filter, message)
         if update.changes:
-            hashes = {
-                token: self.book_summary(market, token, ts)["hash"]
-                for token in (market.yes_id, market.no_id)
-            }
-            bests = {token: self.best(market, token) for token in (market.yes_id, market.no_id)}
-            entries = []
+            # One message per level change, as the venue sends them: each entry carries the
+            # asset's hash and best bid/ask right after that change.
+            book = self.exchange.books[market.key]
+            bids, asks = dict(book.bid_sizes), dict(book.ask_sizes)
+            for change in reversed(update.changes):  # rewind to the state before the update
+                _set_level(bids if change.side is Side.BUY else asks, change.price, change.before)
             for change in update.changes:
+                _set_level(bids if change.side is Side.BUY else asks, change.price, change.after)
+                state = (bids, asks)
                 price = price_decimal(change.price)
                 size = plain(size_decimal(change.after))
                 yes_side = "BUY" if change.side is Side.BUY else "SELL"
                 no_side = "SELL" if change.side is Side.BUY else "BUY"
+                entries = []
                 for token, side, level_price in (
                     (market.yes_id, yes_side, price),
                     (market.no_id, no_side, ONE - price),
                 ):
+                    best_bid, best_ask = self.best(market, token, state)
                     entries.append(
                         {
                             "asset_id": token,
                             "price": plain(level_price),
                             "size": size,
                             "side": side,
-                            "hash": hashes[token],
-                            "best_bid": bests[token][0],
-                            "best_ask": bests[token][1],
+                            "hash": self.book_summary(market, token, ts, state)["hash"],
+                            "best_bid": best_bid,
+                            "best_ask": best_ask,
                         }
                     )
-            messages.append(
-                (
-                    "*price_change",
-                    {
-                        "market": market.market_id,
-                        "price_changes": entries,
-                        "timestamp": str(ts),
-                        "event_type": "price_change",
-                    },
+                messages.append(
+                    (
+                        "*price_change",
+                        {
+                            "market": market.market_id,
+                            "price_changes": entries,
+                            "timestamp": str(ts),
+                            "event_type": "price_change",
+                        },
+                    )
                 )
-            )
         traded_assets: list[str] = []
         for execution in update.executions:
             taker = execution.taker
@@ -1106,6 +1121,13 @@ class PolymarketSocket(SocketServer):
                         client.send(dumps(message))
                 elif target in assets:
                     client.send(dumps(message))
+
+
+def _set_level(levels: dict[int, int], price: int, size: int) -> None:
+    if size:
+        levels[price] = size
+    else:
+        levels.pop(price, None)
 
 
 def _level(price: int, size: int) -> dict[str, str]:
