@@ -124,6 +124,7 @@ class KalshiStreamHandler:
         self.tickers: dict[str, TickerBody] = {}
         self.trades: dict[str, TradeBody] = {}
         self.gaps = 0
+        self.deltas_applied = 0
         self.ignored_without_snapshot = 0
         # Diagnostics that tell the two NO-side price conventions apart in a recording
         # (kept per update only with ``audit``; replay uses them to infer the convention).
@@ -342,6 +343,7 @@ class KalshiStreamHandler:
             if self._on_gap is not None and sid is not None:
                 self._on_gap(sid, [body.market_ticker])
             return
+        self.deltas_applied += 1
         if self.audit:
             self._audit(book)
         self.store.applied(book)

@@ -71,6 +71,7 @@ class MarketChannelHandler:
         self._on_resync = on_resync
         self._on_market_event = on_market_event
         self.last_trades: dict[str, LastTradePriceEvent] = {}
+        self.changes_applied = 0
         self.ignored_without_snapshot = 0
         self.best_mismatches = 0
         self.tick_size_changes = 0
@@ -205,6 +206,7 @@ class MarketChannelHandler:
             else:
                 self._unknowable(book, f"price_change: unknown side {side!r}")
                 continue
+            self.changes_applied += 1
             # Check and publish once per asset, after its last change in this message.
             if index < last and (entries[index + 1].asset_id or default_asset) == asset:
                 continue
