@@ -663,8 +663,8 @@ class Scenario:
         mids: dict[str, int] = {}
         for key, market in self.exchange.markets.items():
             tick = market.tick_units
-            raw = self.fair(key) + self.quoting[key].offset
-            mids[key] = _round_to(raw, tick)
+            # Round the fair value first so a tick-aligned offset moves the quotes exactly.
+            mids[key] = _round_to(self.fair(key), tick) + self.quoting[key].offset
         for event in self.events.values():
             if event.gap is None or len(event.markets) < 2:
                 continue
@@ -808,12 +808,14 @@ class Scenario:
         """Price the same contract apart: the ``cheap`` venue's best ask sits ``gap`` below
         the other venue's best bid (before fees)."""
         keys = self.pairs[pair_key]
-        half = self._half_spread_units()
-        total = int(gap * PRICE_SCALE) + 2 * half
+        tick = max(self.exchange.markets[key].tick_units for key in keys)
+        total_ticks = (int(gap * PRICE_SCALE) + 2 * self._half_spread_units()) // tick
         for key in keys:
             market = self.exchange.markets[key]
-            share = total // 2 if market.venue is cheap else total - total // 2
-            self.quoting[key].offset = -share if market.venue is cheap else share
+            if market.venue is cheap:
+                self.quoting[key].offset = -(total_ticks // 2) * tick
+            else:
+                self.quoting[key].offset = (total_ticks - total_ticks // 2) * tick
         self.requote_all()
 
     def set_intra_venue_gap(self, event_key: str, gap: Decimal) -> None:
