@@ -62,7 +62,9 @@ class BinanceSocket(SocketServer):
             client.send(dumps({"result": sorted(streams), "id": request.get("id")}))
             return
         else:
-            client.send(dumps({"error": {"code": 1, "msg": "Unknown method"}, "id": request.get("id")}))
+            client.send(
+                dumps({"error": {"code": 1, "msg": "Unknown method"}, "id": request.get("id")})
+            )
             return
         client.send(dumps({"result": None, "id": request.get("id")}))
 
@@ -81,7 +83,9 @@ class BinanceSocket(SocketServer):
                 if stream not in streams:
                     continue
                 if client.state.get("combined"):
-                    name = stream.replace("@aggtrade", "@aggTrade").replace("@bookticker", "@bookTicker")
+                    name = stream.replace("@aggtrade", "@aggTrade").replace(
+                        "@bookticker", "@bookTicker"
+                    )
                     client.send(dumps({"stream": name, "data": data}))
                 else:
                     client.send(dumps(data))

@@ -33,7 +33,9 @@ def sim(
     random_faults: Annotated[
         float, typer.Option(help="Probability per step of a random fault (0 = none).")
     ] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the URLs as one JSON line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the URLs as one JSON line.")
+    ] = False,
 ) -> None:
     """Run the local Polymarket/Kalshi/Binance simulator in real time and print its URLs."""
     from pmarb.sim.simulator import SimConfig

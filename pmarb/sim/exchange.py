@@ -371,10 +371,12 @@ class Exchange:
             raise OrderError("invalid_price_or_size", str(e)) from None
         tick = market.tick_units
         if not ticket.allow_off_tick and yes_price % tick:
-            raise OrderError("invalid_tick", f"price {ticket.price} is not on the {market.tick} grid")
-        if not tick <= yes_price <= ONE_PRICE - tick:
-            if not (ticket.allow_off_tick and 0 < yes_price < ONE_PRICE):
-                raise OrderError("invalid_price", f"price {ticket.price} is outside the book")
+            raise OrderError(
+                "invalid_tick", f"price {ticket.price} is not on the {market.tick} grid"
+            )
+        on_grid = tick <= yes_price <= ONE_PRICE - tick
+        if not on_grid and not (ticket.allow_off_tick and 0 < yes_price < ONE_PRICE):
+            raise OrderError("invalid_price", f"price {ticket.price} is outside the book")
         if size <= 0:
             raise OrderError("invalid_size", "size must be positive")
         if ticket.size < market.min_size and ticket.time_in_force in (
@@ -384,9 +386,10 @@ class Exchange:
             raise OrderError("min_size", f"size {ticket.size} is below {market.min_size}")
         if ticket.post_only and ticket.time_in_force in (TimeInForce.FOK, TimeInForce.FAK):
             raise OrderError("invalid_post_only", "post-only orders cannot be FOK or FAK")
-        if ticket.time_in_force is TimeInForce.GTD:
-            if ticket.expires_at_ms is None or ticket.expires_at_ms <= now:
-                raise OrderError("invalid_expiration", "a GTD order needs a future expiration")
+        if ticket.time_in_force is TimeInForce.GTD and (
+            ticket.expires_at_ms is None or ticket.expires_at_ms <= now
+        ):
+            raise OrderError("invalid_expiration", "a GTD order needs a future expiration")
         account = self.account(ticket.venue, ticket.account)
         if not account.unlimited:
             self._check_funds(account, market, ticket, leg.side, yes_price, size)
@@ -469,7 +472,15 @@ class Exchange:
             update.orders.append(maker)
             update.executions.append(
                 Execution(
-                    trade_id, market.key, order, maker, match.price, size, taker_fill, maker_fill, now
+                    trade_id,
+                    market.key,
+                    order,
+                    maker,
+                    match.price,
+                    size,
+                    taker_fill,
+                    maker_fill,
+                    now,
                 )
             )
             market.last_trade_price = match.price
@@ -581,7 +592,8 @@ class Exchange:
                     (
                         size_decimal(o.resting_size)
                         for o in self._open_orders(account)
-                        if o.side is Side.SELL and o.market_key == market.key
+                        if o.side is Side.SELL
+                        and o.market_key == market.key
                         and o.outcome is ticket.outcome
                     ),
                     ZERO,
@@ -604,7 +616,11 @@ class Exchange:
 
     def _open_orders(self, account: Account) -> Iterator[SimOrder]:
         for order in self.orders.values():
-            if order.is_open and order.account == account.account_id and order.venue is account.venue:
+            if (
+                order.is_open
+                and order.account == account.account_id
+                and order.venue is account.venue
+            ):
                 yield order
 
     @staticmethod

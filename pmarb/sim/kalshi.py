@@ -291,9 +291,7 @@ class KalshiVenue:
         params = request.query_params
         markets = self.markets
         status = params.get("status")
-        if status and status not in ("open", "unopened"):
-            markets = []
-        elif status == "unopened":
+        if (status and status not in ("open", "unopened")) or status == "unopened":
             markets = []
         if "series_ticker" in params:
             markets = [m for m in markets if m.series == params["series_ticker"]]
@@ -326,8 +324,12 @@ class KalshiVenue:
         return JSON(
             {
                 "orderbook_fp": {
-                    "yes_dollars": [[dollars(price_decimal(p)), count(size_decimal(s))] for p, s in yes],
-                    "no_dollars": [[dollars(price_decimal(p)), count(size_decimal(s))] for p, s in no],
+                    "yes_dollars": [
+                        [dollars(price_decimal(p)), count(size_decimal(s))] for p, s in yes
+                    ],
+                    "no_dollars": [
+                        [dollars(price_decimal(p)), count(size_decimal(s))] for p, s in no
+                    ],
                 }
             }
         )
@@ -337,7 +339,11 @@ class KalshiVenue:
         nested = params.get("with_nested_markets") == "true"
         keys = [k for k, e in self.scenario.events.items() if e.venue is VenueId.KALSHI]
         if "series_ticker" in params:
-            keys = [k for k in keys if self.scenario.events[k].meta.get("series") == params["series_ticker"]]
+            keys = [
+                k
+                for k in keys
+                if self.scenario.events[k].meta.get("series") == params["series_ticker"]
+            ]
         limit = min(max(_int(params.get("limit"), 200), 1), 200)
         start = _int(params.get("cursor"), 0) if params.get("cursor") else 0
         page = keys[start : start + limit]
@@ -351,7 +357,9 @@ class KalshiVenue:
         if key not in self.scenario.events:
             return error(404, "not_found", "event not found")
         payload = self.event_object(key, nested=False)
-        markets = [self.market_object(self.exchange.markets[k]) for k in self.scenario.events[key].markets]
+        markets = [
+            self.market_object(self.exchange.markets[k]) for k in self.scenario.events[key].markets
+        ]
         return JSON({"event": payload, "markets": markets})
 
     async def get_series(self, request: Request) -> JSON:
@@ -399,7 +407,9 @@ class KalshiVenue:
             self._received(account, client_order_id, None, "rejected", "missing ticker")
             return error(400, "missing_parameters", "missing parameters", "ticker is required")
         if client_order_id and any(
-            o.client_order_id == client_order_id and o.account == account and o.venue is VenueId.KALSHI
+            o.client_order_id == client_order_id
+            and o.account == account
+            and o.venue is VenueId.KALSHI
             for o in self.exchange.orders.values()
         ):
             self._received(account, client_order_id, None, "duplicate", "client_order_id exists")
@@ -476,7 +486,12 @@ class KalshiVenue:
         )
 
     def _received(
-        self, account: str, client_order_id: Any, order_id: str | None, result: str, reason: str | None
+        self,
+        account: str,
+        client_order_id: Any,
+        order_id: str | None,
+        result: str,
+        reason: str | None,
     ) -> None:
         self.exchange.record_received(
             ReceivedOrder(
@@ -512,7 +527,9 @@ class KalshiVenue:
 
     def _own_orders(self, account: str) -> list[SimOrder]:
         return [
-            o for o in self.exchange.orders.values() if o.venue is VenueId.KALSHI and o.account == account
+            o
+            for o in self.exchange.orders.values()
+            if o.venue is VenueId.KALSHI and o.account == account
         ]
 
     async def get_orders(self, request: Request) -> JSON:
@@ -702,7 +719,15 @@ class KalshiSocket(SocketServer):
             if not isinstance(command, dict):
                 raise ValueError
         except ValueError:
-            client.send(dumps({"id": None, "type": "error", "msg": {"code": 1, "msg": "Unable to parse message"}}))
+            client.send(
+                dumps(
+                    {
+                        "id": None,
+                        "type": "error",
+                        "msg": {"code": 1, "msg": "Unable to parse message"},
+                    }
+                )
+            )
             return
         request_id = command.get("id")
         name = command.get("cmd")
@@ -713,7 +738,7 @@ class KalshiSocket(SocketServer):
             "update_subscription": self._update,
             "list_subscriptions": self._list,
         }
-        handler = handlers.get(name)
+        handler = handlers.get(name) if isinstance(name, str) else None
         if handler is None:
             self._error(client, request_id, 5, "Unknown command")
             return
@@ -723,7 +748,9 @@ class KalshiSocket(SocketServer):
         handler(client, request_id, params or {})
 
     def _error(self, client: Client, request_id: Any, code: int, message: str) -> None:
-        client.send(dumps({"id": request_id, "type": "error", "msg": {"code": code, "msg": message}}))
+        client.send(
+            dumps({"id": request_id, "type": "error", "msg": {"code": code, "msg": message}})
+        )
 
     def _tickers(self, client: Client, request_id: Any, params: dict[str, Any]) -> list[str] | None:
         tickers = params.get("market_tickers")
@@ -754,14 +781,26 @@ class KalshiSocket(SocketServer):
             return
         subs: dict[int, Subscription] = client.state["subs"]
         for channel in channels:
-            if any(s.channel == channel and s.tickers == (set(tickers) or None) for s in subs.values()):
+            if any(
+                s.channel == channel and s.tickers == (set(tickers) or None) for s in subs.values()
+            ):
                 self._error(client, request_id, 6, "Already subscribed")
                 continue
             sid = client.state["next_sid"]
             client.state["next_sid"] = sid + 1
-            sub = Subscription(sid, channel, set(tickers) or None, bool(params.get("use_yes_price", False)))
+            sub = Subscription(
+                sid, channel, set(tickers) or None, bool(params.get("use_yes_price", False))
+            )
             subs[sid] = sub
-            client.send(dumps({"id": request_id, "type": "subscribed", "msg": {"channel": channel, "sid": sid}}))
+            client.send(
+                dumps(
+                    {
+                        "id": request_id,
+                        "type": "subscribed",
+                        "msg": {"channel": channel, "sid": sid},
+                    }
+                )
+            )
             if channel == "orderbook_delta":
                 for ticker in tickers:
                     self._snapshot(client, sub, ticker)
@@ -786,20 +825,49 @@ class KalshiSocket(SocketServer):
             return
         action = params.get("action")
         if action == "get_snapshot":
-            client.send(dumps({"id": request_id, "type": "ok", "sid": sub.sid, "msg": {"market_tickers": tickers}}))
+            client.send(
+                dumps(
+                    {
+                        "id": request_id,
+                        "type": "ok",
+                        "sid": sub.sid,
+                        "msg": {"market_tickers": tickers},
+                    }
+                )
+            )
             if sub.channel == "orderbook_delta":
                 for ticker in tickers:
                     self._snapshot(client, sub, ticker)
         elif action == "add_markets":
             sub.tickers = (sub.tickers or set()) | set(tickers)
-            client.send(dumps({"id": request_id, "type": "ok", "sid": sub.sid, "seq": sub.seq, "msg": {"market_tickers": sorted(sub.tickers)}}))
+            client.send(
+                dumps(
+                    {
+                        "id": request_id,
+                        "type": "ok",
+                        "sid": sub.sid,
+                        "seq": sub.seq,
+                        "msg": {"market_tickers": sorted(sub.tickers)},
+                    }
+                )
+            )
             if sub.channel == "orderbook_delta":
                 for ticker in tickers:
                     self._snapshot(client, sub, ticker)
         elif action == "delete_markets":
             if sub.tickers is not None:
                 sub.tickers -= set(tickers)
-            client.send(dumps({"id": request_id, "type": "ok", "sid": sub.sid, "seq": sub.seq, "msg": {"market_tickers": sorted(sub.tickers or [])}}))
+            client.send(
+                dumps(
+                    {
+                        "id": request_id,
+                        "type": "ok",
+                        "sid": sub.sid,
+                        "seq": sub.seq,
+                        "msg": {"market_tickers": sorted(sub.tickers or [])},
+                    }
+                )
+            )
         else:
             self._error(client, request_id, 2, f"Unknown action {action!r}")
 
@@ -826,11 +894,17 @@ class KalshiSocket(SocketServer):
             no = sorted((ONE_PRICE - p, s) for p, s in no)
         msg: dict[str, Any] = {"market_ticker": ticker, "market_id": market.meta["market_uuid"]}
         if yes:
-            msg["yes_dollars_fp"] = [[dollars(price_decimal(p)), count(size_decimal(s))] for p, s in yes]
+            msg["yes_dollars_fp"] = [
+                [dollars(price_decimal(p)), count(size_decimal(s))] for p, s in yes
+            ]
         if no:
-            msg["no_dollars_fp"] = [[dollars(price_decimal(p)), count(size_decimal(s))] for p, s in no]
+            msg["no_dollars_fp"] = [
+                [dollars(price_decimal(p)), count(size_decimal(s))] for p, s in no
+            ]
         sub.seq += 1  # a snapshot is never swallowed: it is how a client recovers
-        client.send(dumps({"type": "orderbook_snapshot", "sid": sub.sid, "seq": sub.seq, "msg": msg}))
+        client.send(
+            dumps({"type": "orderbook_snapshot", "sid": sub.sid, "seq": sub.seq, "msg": msg})
+        )
 
     def on_update(self, update: MarketUpdate) -> None:
         market = update.market
@@ -885,22 +959,45 @@ class KalshiSocket(SocketServer):
                         own = [
                             o
                             for o in causes.values()
-                            if o.account == client.state.get("key") and o.client_order_id
+                            if o.account == client.state.get("key")
+                            and o.client_order_id
                             and o.yes_price == yes_price
                         ]
                         if own:
                             msg["client_order_id"] = own[0].client_order_id
-                        client.send(dumps({"type": "orderbook_delta", "sid": sub.sid, "seq": seq, "msg": msg}))
+                        client.send(
+                            dumps(
+                                {"type": "orderbook_delta", "sid": sub.sid, "seq": seq, "msg": msg}
+                            )
+                        )
                 elif sub.channel == "trade":
                     for trade in trades:
                         client.send(dumps({"type": "trade", "sid": sub.sid, "msg": trade}))
                 elif sub.channel == "ticker" and ticker_msg is not None:
-                    client.send(dumps({"type": "ticker", "sid": sub.sid, "sending_ts_ms": ts, "msg": ticker_msg}))
+                    client.send(
+                        dumps(
+                            {
+                                "type": "ticker",
+                                "sid": sub.sid,
+                                "sending_ts_ms": ts,
+                                "msg": ticker_msg,
+                            }
+                        )
+                    )
                 elif sub.channel == "fill":
                     for execution in update.executions:
                         for fill in (execution.taker_fill, execution.maker_fill):
                             if fill.account == client.state.get("key"):
-                                client.send(dumps({"type": "fill", "sid": sub.sid, "sending_ts_ms": ts, "msg": self._fill_msg(fill)}))
+                                client.send(
+                                    dumps(
+                                        {
+                                            "type": "fill",
+                                            "sid": sub.sid,
+                                            "sending_ts_ms": ts,
+                                            "msg": self._fill_msg(fill),
+                                        }
+                                    )
+                                )
 
     def _ticker_msg(self, market: SimMarket, ts: int) -> dict[str, Any]:
         book = self.venue.exchange.books[market.key]

@@ -69,7 +69,13 @@ FAK_KILLED = (
     "no orders found to match with FAK order. FAK orders are partially filled or killed if no "
     "match is found."
 )
-_L2_HEADERS = ("POLY_ADDRESS", "POLY_SIGNATURE", "POLY_TIMESTAMP", "POLY_API_KEY", "POLY_PASSPHRASE")
+_L2_HEADERS = (
+    "POLY_ADDRESS",
+    "POLY_SIGNATURE",
+    "POLY_TIMESTAMP",
+    "POLY_API_KEY",
+    "POLY_PASSPHRASE",
+)
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,9 @@ class PolymarketVenue:
 
     # ------------------------------------------------------------------ WS publishing
 
-    def book_message(self, market: SimMarket, token_id: str, ts: int, *, full: bool) -> dict[str, Any]:
+    def book_message(
+        self, market: SimMarket, token_id: str, ts: int, *, full: bool
+    ) -> dict[str, Any]:
         summary = self.book_summary(market, token_id, ts)
         message = {
             "market": market.market_id,
@@ -828,7 +836,12 @@ class PolymarketVenue:
         )
 
     def _received(
-        self, account: str, order_id: str | None, market_id: str | None, result: str, reason: str | None
+        self,
+        account: str,
+        order_id: str | None,
+        market_id: str | None,
+        result: str,
+        reason: str | None,
     ) -> None:
         self.exchange.record_received(
             ReceivedOrder(
@@ -908,11 +921,7 @@ class PolymarketVenue:
                 if f.trade_id == fill.trade_id
             )
         taker = self.exchange.orders[taker_fill.order_id]
-        makers = [
-            f
-            for f in self.exchange.fills
-            if f.trade_id == fill.trade_id and not f.is_taker
-        ]
+        makers = [f for f in self.exchange.fills if f.trade_id == fill.trade_id and not f.is_taker]
         now = self.exchange.clock_ms()
         status = "CONFIRMED" if now - fill.ts_ms >= self.confirm_ms else "MATCHED"
         return {
@@ -959,7 +968,8 @@ class PolymarketVenue:
         fills = [
             f
             for f in self.exchange.fills
-            if f.account == account and self.exchange.markets[f.market_key].venue is VenueId.POLYMARKET
+            if f.account == account
+            and self.exchange.markets[f.market_key].venue is VenueId.POLYMARKET
         ]
         trades = []
         seen: set[str] = set()
@@ -984,7 +994,11 @@ class PolymarketVenue:
             return account
         try:
             payload = json.loads(body)
-            ids = [str(payload["orderID"])] if isinstance(payload, dict) else [str(i) for i in payload]
+            ids = (
+                [str(payload["orderID"])]
+                if isinstance(payload, dict)
+                else [str(i) for i in payload]
+            )
         except (ValueError, TypeError, KeyError):
             return JSON({"error": "Invalid payload"}, status_code=400)
         return JSON(self._cancel_ids(account, ids))

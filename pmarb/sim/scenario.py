@@ -315,7 +315,9 @@ def polymarket_fees(rate: str) -> FeeSchedule:
 
 
 def kalshi_fees(fee_type: str, multiplier: Decimal = Decimal(1)) -> FeeSchedule:
-    maker = Decimal("0.0175") * multiplier if fee_type == "quadratic_with_maker_fees" else Decimal(0)
+    maker = (
+        Decimal("0.0175") * multiplier if fee_type == "quadratic_with_maker_fees" else Decimal(0)
+    )
     return FeeSchedule(
         taker_rate=Decimal("0.07") * multiplier, maker_rate=maker, exponent=1, rounding_step=CENT
     )
@@ -388,9 +390,9 @@ class Scenario:
             "fed-dec-cut",
             question="Will the Fed decrease interest rates after the December 2026 meeting?",
             description=(
-                "This market will resolve to \"Yes\" if the Federal Reserve lowers the upper "
+                'This market will resolve to "Yes" if the Federal Reserve lowers the upper '
                 "bound of the federal funds target range at its December 2026 meeting. "
-                "Otherwise, this market will resolve to \"No\"."
+                'Otherwise, this market will resolve to "No".'
             ),
             event=("fed-decision-in-december-2026", "Fed decision in December 2026", False),
             quoting=Quoting("fed-dec-cut", "yes"),
@@ -402,8 +404,8 @@ class Scenario:
             "btc-above",
             question=f"Will the price of Bitcoin be above ${strike_text} at {iso(day_close)}?",
             description=(
-                f"This market will resolve to \"Yes\" if the Binance BTC/USDT 1-minute candle "
-                f"closing at {iso(day_close)} closes above ${strike_text}. Otherwise \"No\"."
+                f'This market will resolve to "Yes" if the Binance BTC/USDT 1-minute candle '
+                f'closing at {iso(day_close)} closes above ${strike_text}. Otherwise "No".'
             ),
             event=("bitcoin-above-on-close", "Bitcoin above ___ on close", False),
             quoting=Quoting("btc-above", "yes"),
@@ -417,9 +419,9 @@ class Scenario:
             f"btc-updown-15m-{window_start}",
             question=f"Bitcoin Up or Down - {iso(start)} to {iso(updown_close)}",
             description=(
-                "This market will resolve to \"Up\" if the Bitcoin price at the end of the time "
+                'This market will resolve to "Up" if the Bitcoin price at the end of the time '
                 "range is greater than or equal to the price at the beginning. Otherwise "
-                "\"Down\"."
+                '"Down".'
             ),
             event=(f"btc-updown-15m-{window_start}", "Bitcoin Up or Down 15m", False),
             quoting=Quoting("btc-updown", "yes"),
@@ -443,7 +445,7 @@ class Scenario:
                 f"will-the-{team.lower()}-win-game-7",
                 question=f"Will the {team} win Game 7?",
                 description=(
-                    f"This market will resolve to \"Yes\" if the {team} win Game 7 of the "
+                    f'This market will resolve to "Yes" if the {team} win Game 7 of the '
                     "series. Exactly one of the two teams wins."
                 ),
                 event=("lakers-vs-celtics-game-7", "Lakers vs. Celtics: Game 7", False),
@@ -457,7 +459,7 @@ class Scenario:
                 f"will-{leg}-win-the-2028-democratic-nomination",
                 question=f"Will {name} win the 2028 Democratic presidential nomination?",
                 description=(
-                    f"This market will resolve to \"Yes\" if {name} wins and accepts the 2028 "
+                    f'This market will resolve to "Yes" if {name} wins and accepts the 2028 '
                     "nomination of the Democratic Party for U.S. president."
                 ),
                 event=(
@@ -473,10 +475,14 @@ class Scenario:
             )
 
         # Kalshi -----------------------------------------------------------------
-        self._kalshi_series("KXFEDDECISION", "Fed decision", "Economics", "quadratic_with_maker_fees")
+        self._kalshi_series(
+            "KXFEDDECISION", "Fed decision", "Economics", "quadratic_with_maker_fees"
+        )
         self._kalshi_series("KXBTCD", "Bitcoin price today", "Crypto", "quadratic", "daily")
         self._kalshi_series("KXBTC15M", "BTC 15 minutes", "Crypto", "quadratic", "fifteen_min")
-        self._kalshi_series("KXHIGHNY", "Highest temperature in NYC", "Climate and Weather", "quadratic", "daily")
+        self._kalshi_series(
+            "KXHIGHNY", "Highest temperature in NYC", "Climate and Weather", "quadratic", "daily"
+        )
         self._kalshi_market(
             "KXFEDDECISION-26DEC-C25",
             series="KXFEDDECISION",
@@ -499,7 +505,8 @@ class Scenario:
             title=f"Bitcoin price above ${strike_text} at {iso(day_close)}?",
             rules=(
                 "If the simple average of the sixty seconds of CF Benchmarks' Real-Time Index "
-                f"before {iso(day_close)} is above {kalshi_strike}, then the market resolves to Yes."
+                f"before {iso(day_close)} is above {kalshi_strike}, then the market resolves to "
+                "Yes."
             ),
             quoting=Quoting("btc-above", "yes"),
             close_ms=day_close,
@@ -573,7 +580,9 @@ class Scenario:
             open_time_ms=self.settings.start_ms,
             meta={
                 "slug": slug,
-                "id": str(500_000 + int(hashlib.sha256(slug.encode()).hexdigest()[:6], 16) % 99_999),
+                "id": str(
+                    500_000 + int(hashlib.sha256(slug.encode()).hexdigest()[:6], 16) % 99_999
+                ),
                 "question_id": stable_hex(f"question:{slug}"),
                 "fee_type": fees[0],
                 "fee_rate": fees[1],
@@ -725,9 +734,9 @@ class Scenario:
                     if existing is not None and existing.is_open:
                         # Top up by replacing: the level's size rises, queue position is lost.
                         self.exchange.cancel(existing.order_id, "requote")
-                    order = self._mm_place(market, side, price, want)
-                    if order is not None:
-                        self.mm_orders[(market.key, side, price)] = order
+                    placed = self._mm_place(market, side, price, want)
+                    if placed is not None:
+                        self.mm_orders[(market.key, side, price)] = placed
 
     def _mm_place(self, market: SimMarket, side: Side, price: int, size: int) -> SimOrder | None:
         ticket = Ticket(
@@ -768,7 +777,9 @@ class Scenario:
         for sizes in self.ladder_sizes.values():
             if self.rng.random() < self.settings.jitter_probability / 2:
                 level = self.rng.randrange(len(sizes))
-                sizes[level] = self.rng.randint(self.settings.mm_min_size, self.settings.mm_max_size)
+                sizes[level] = self.rng.randint(
+                    self.settings.mm_min_size, self.settings.mm_max_size
+                )
         self.requote_all()
         self._noise_trades()
         self.exchange.expire()

@@ -270,9 +270,7 @@ class Simulator:
 
     def markets(self, venue: VenueId | None = None) -> list[MarketInfo]:
         return [
-            _info(m)
-            for m in self.exchange.markets.values()
-            if venue is None or m.venue is venue
+            _info(m) for m in self.exchange.markets.values() if venue is None or m.venue is venue
         ]
 
     def market(self, key: str) -> MarketInfo:
@@ -451,7 +449,9 @@ class Simulator:
         try:
             if kind == "cross_venue_gap":
                 self.inject_cross_venue_gap(
-                    body["pair"], Decimal(str(body["gap"])), cheap=VenueId(body.get("cheap", "kalshi"))
+                    body["pair"],
+                    Decimal(str(body["gap"])),
+                    cheap=VenueId(body.get("cheap", "kalshi")),
                 )
             elif kind == "intra_venue_gap":
                 self.inject_intra_venue_gap(body["event"], Decimal(str(body["gap"])))

@@ -55,4 +55,3 @@ def plain(value: Decimal) -> str:
 def fixed(value: Decimal, places: int) -> str:
     """Kalshi style fixed point: dollars with 4 places, counts with 2."""
     return format(value.quantize(Decimal(1).scaleb(-places)), "f")
-

@@ -75,6 +75,7 @@ class SocketServer:
         self.faults = faults
         self.clients: set[Client] = set()
         self._server: Server | None = None
+        self._closing: set[asyncio.Future[None]] = set()
         self.port = 0
         faults.register_socket_server(self)
 
@@ -182,7 +183,9 @@ class SocketServer:
             if abrupt and client.connection.transport is not None:
                 client.connection.transport.abort()
             else:
-                asyncio.ensure_future(client.connection.close(1012, "service restart"))
+                task = asyncio.ensure_future(client.connection.close(1012, "service restart"))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
         return count
 
     def send_malformed(self) -> int:

@@ -16,11 +16,11 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from eth_account import Account
-from py_clob_client_v2.clob_types import CreateOrderOptions, OrderArgsV2
-from py_clob_client_v2.order_builder.builder import OrderBuilder
-from py_clob_client_v2.order_utils import SignatureTypeV2
-from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
-from py_clob_client_v2.signer import Signer
+from py_clob_client_v2.clob_types import CreateOrderOptions, OrderArgsV2  # type: ignore[import-untyped]
+from py_clob_client_v2.order_builder.builder import OrderBuilder  # type: ignore[import-untyped]
+from py_clob_client_v2.order_utils import SignatureTypeV2  # type: ignore[import-untyped]
+from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2  # type: ignore[import-untyped]
+from py_clob_client_v2.signer import Signer  # type: ignore[import-untyped]
 
 from pmarb.sim import SimConfig, Simulator
 
@@ -93,7 +93,7 @@ class PolyCreds:
         )
         signed = builder.build_order(
             OrderArgsV2(token_id=token_id, price=price, size=size, side=side),
-            CreateOrderOptions(tick_size=tick, neg_risk=neg_risk),  # type: ignore[arg-type]
+            CreateOrderOptions(tick_size=tick, neg_risk=neg_risk),
             version=2,
         )
         body: dict[str, Any] = order_to_json_v2(

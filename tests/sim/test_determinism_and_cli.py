@@ -66,7 +66,19 @@ async def _kalshi_stream(kalshi_signer: KalshiSigner, seed: int) -> list[str]:
         tickers = [m.market_id for m in sim.markets(VenueId.KALSHI)]
         headers = kalshi_signer.headers("GET", "/trade-api/ws/v2")
         async with websockets.connect(sim.urls.kalshi_ws, additional_headers=headers) as ws:
-            await ws.send(compact({"id": 1, "cmd": "subscribe", "params": {"channels": ["orderbook_delta", "trade"], "market_tickers": tickers, "use_yes_price": True}}))
+            await ws.send(
+                compact(
+                    {
+                        "id": 1,
+                        "cmd": "subscribe",
+                        "params": {
+                            "channels": ["orderbook_delta", "trade"],
+                            "market_tickers": tickers,
+                            "use_yes_price": True,
+                        },
+                    }
+                )
+            )
             while len(frames) < 2 + len(tickers):  # both acks and every snapshot first
                 frames.append(str(await asyncio.wait_for(ws.recv(), timeout=5)))
             sim.advance(20)
@@ -106,11 +118,15 @@ async def test_injected_situations_show_in_the_books(kalshi_signer: KalshiSigner
         sim.advance(10)
         for pair_key in ("fed-dec-cut", "btc-above"):
             markets = sim.pair(pair_key)
-            bid = sim.book(VenueId.POLYMARKET, markets[VenueId.POLYMARKET].yes_instrument_id).best_bid
+            bid = sim.book(
+                VenueId.POLYMARKET, markets[VenueId.POLYMARKET].yes_instrument_id
+            ).best_bid
             ask = sim.book(VenueId.KALSHI, markets[VenueId.KALSHI].market_id).best_ask
             assert bid == ask  # touching: a gross edge of zero, a loss after any fee
         nominee = [m for m in sim.markets(VenueId.POLYMARKET) if m.neg_risk]
-        total = sum(sim.book(VenueId.POLYMARKET, m.yes_instrument_id).best_ask or 0 for m in nominee)
+        total = sum(
+            sim.book(VenueId.POLYMARKET, m.yes_instrument_id).best_ask or 0 for m in nominee
+        )
         assert total == 1
         # Oracle lag: BTC jumps now; the Kalshi BTC quote moves only after the lag.
         btc = sim.pair("btc-above")[VenueId.KALSHI].market_id

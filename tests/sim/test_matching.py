@@ -39,7 +39,12 @@ def _exchange(fee_type: str = "quadratic") -> tuple[Exchange, SimMarket]:
 
 
 def _order(
-    account: str, side: Side, price: str, size: str, tif: TimeInForce, outcome: Outcome = Outcome.YES
+    account: str,
+    side: Side,
+    price: str,
+    size: str,
+    tif: TimeInForce,
+    outcome: Outcome = Outcome.YES,
 ) -> Ticket:
     return Ticket(VenueId.KALSHI, account, "kalshi:T", outcome, side, D(price), D(size), tif)
 
@@ -68,21 +73,33 @@ def test_gtc_rests_then_fills_with_price_time_priority() -> None:
     exchange, _ = _exchange()
     first = exchange.submit(_order("a", Side.BUY, "0.45", "5", TimeInForce.GTC))
     second = exchange.submit(_order("b", Side.BUY, "0.45", "5", TimeInForce.GTC))
-    assert first.status is OrderStatus.OPEN and exchange.books["kalshi:T"].bid_sizes == {4500: 10_000_000}
+    statuses = [first.status, second.status]
+    assert statuses == [OrderStatus.OPEN] * 2
+    assert exchange.books["kalshi:T"].bid_sizes == {4500: 10_000_000}
     # Buying NO at 0.55 is selling YES at 0.45: it meets the resting YES bids.
     taker = exchange.submit(_order("c", Side.BUY, "0.55", "7", TimeInForce.FAK, Outcome.NO))
     assert taker.filled == 7_000_000 and taker.average_price == D("0.55")
-    assert first.status is OrderStatus.FILLED
-    assert second.status is OrderStatus.PARTIALLY_FILLED and second.resting_size == 3_000_000
+    assert [first.status, second.status] == [OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED]
+    assert second.resting_size == 3_000_000
 
 
 def test_post_only_refuses_to_cross() -> None:
     exchange, _ = _exchange()
     exchange.submit(_order("m", Side.SELL, "0.50", "1", TimeInForce.GTC))
-    ticket = Ticket(VenueId.KALSHI, "t", "kalshi:T", Outcome.YES, Side.BUY, D("0.50"), D(1), TimeInForce.GTC, post_only=True)
+    ticket = Ticket(
+        VenueId.KALSHI,
+        "t",
+        "kalshi:T",
+        Outcome.YES,
+        Side.BUY,
+        D("0.50"),
+        D(1),
+        TimeInForce.GTC,
+        post_only=True,
+    )
     try:
         exchange.submit(ticket)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         assert "post" in str(e)
     else:
         raise AssertionError("post-only order crossed")
@@ -115,6 +132,7 @@ async def test_kalshi_orders_over_http(sim: Simulator, kalshi_signer: KalshiSign
     ticker = sim.pair("fed-dec-cut")[VenueId.KALSHI].market_id
     path = "/trade-api/v2/portfolio/events/orders"
     book = sim.book(VenueId.KALSHI, ticker)
+    assert book.best_bid is not None
     bid = {
         "ticker": ticker,
         "client_order_id": "leg-1",
@@ -125,28 +143,61 @@ async def test_kalshi_orders_over_http(sim: Simulator, kalshi_signer: KalshiSign
         "self_trade_prevention_type": "taker_at_cross",
     }
     async with httpx.AsyncClient(base_url=sim.urls.kalshi_rest) as client:
-        created = await client.post(path.removeprefix("/trade-api/v2"), content=compact(bid), headers=kalshi_signer.headers("POST", path))
+        created = await client.post(
+            path.removeprefix("/trade-api/v2"),
+            content=compact(bid),
+            headers=kalshi_signer.headers("POST", path),
+        )
         assert created.status_code == 201
         assert created.json()["remaining_count"] == "100.00"
-        again = await client.post(path.removeprefix("/trade-api/v2"), content=compact(bid), headers=kalshi_signer.headers("POST", path))
+        again = await client.post(
+            path.removeprefix("/trade-api/v2"),
+            content=compact(bid),
+            headers=kalshi_signer.headers("POST", path),
+        )
         assert again.status_code == 409 and again.json()["error"]["code"] == "order_already_exists"
         assert sim.order_counts(VenueId.KALSHI)["leg-1"] == 2
         resting = sim.book(VenueId.KALSHI, ticker).bids[D(bid["price"])]
         assert resting >= D(100)
         order_id = created.json()["order_id"]
-        listed = (await client.get("/portfolio/orders", params={"status": "resting"}, headers=kalshi_signer.headers("GET", "/trade-api/v2/portfolio/orders"))).json()
+        listed = (
+            await client.get(
+                "/portfolio/orders",
+                params={"status": "resting"},
+                headers=kalshi_signer.headers("GET", "/trade-api/v2/portfolio/orders"),
+            )
+        ).json()
         assert [o["order_id"] for o in listed["orders"]] == [order_id]
         cancel_path = f"{path}/{order_id}"
-        cancelled = await client.delete(cancel_path.removeprefix("/trade-api/v2"), headers=kalshi_signer.headers("DELETE", cancel_path))
-        assert cancelled.json() == {"order_id": order_id, "client_order_id": "leg-1", "reduced_by": "100.00"}
+        cancelled = await client.delete(
+            cancel_path.removeprefix("/trade-api/v2"),
+            headers=kalshi_signer.headers("DELETE", cancel_path),
+        )
+        assert cancelled.json() == {
+            "order_id": order_id,
+            "client_order_id": "leg-1",
+            "reduced_by": "100.00",
+        }
         # A lost response: the order is placed, the client sees a 502 and retries → 409.
         sim.faults.http_error(502, target="kalshi", path_prefix=path, after_processing=True)
         lost = bid | {"client_order_id": "leg-2"}
-        first = await client.post(path.removeprefix("/trade-api/v2"), content=compact(lost), headers=kalshi_signer.headers("POST", path))
+        first = await client.post(
+            path.removeprefix("/trade-api/v2"),
+            content=compact(lost),
+            headers=kalshi_signer.headers("POST", path),
+        )
         assert first.status_code == 502
-        retry = await client.post(path.removeprefix("/trade-api/v2"), content=compact(lost), headers=kalshi_signer.headers("POST", path))
+        retry = await client.post(
+            path.removeprefix("/trade-api/v2"),
+            content=compact(lost),
+            headers=kalshi_signer.headers("POST", path),
+        )
         assert retry.status_code == 409
-        accepted = [e for e in sim.orders_received(VenueId.KALSHI) if e.client_order_id == "leg-2" and e.result == "accepted"]
+        accepted = [
+            e
+            for e in sim.orders_received(VenueId.KALSHI)
+            if e.client_order_id == "leg-2" and e.result == "accepted"
+        ]
         assert len(accepted) == 1
 
 
@@ -157,27 +208,46 @@ async def test_polymarket_order_from_official_client(sim: Simulator, poly_creds:
     body = poly_creds.order(market.yes_instrument_id, float(ask), 10.0, "BUY")
     text = compact(body)
     async with httpx.AsyncClient(base_url=sim.urls.polymarket_clob) as client:
-        reply = await client.post("/order", content=text, headers=poly_creds.headers("POST", "/order", text))
+        reply = await client.post(
+            "/order", content=text, headers=poly_creds.headers("POST", "/order", text)
+        )
         assert reply.status_code == 200, reply.text
         result = reply.json()
         assert result["success"] and result["status"] == "matched"
         assert result["orderID"] == order_hash(body["order"], neg_risk=False)
-        duplicate = await client.post("/order", content=text, headers=poly_creds.headers("POST", "/order", text))
+        duplicate = await client.post(
+            "/order", content=text, headers=poly_creds.headers("POST", "/order", text)
+        )
         assert duplicate.status_code == 400 and "Duplicated" in duplicate.json()["error"]
         assert sim.order_counts(VenueId.POLYMARKET)[result["orderID"]] == 2
         path = f"/data/order/{result['orderID']}"
         order = (await client.get(path, headers=poly_creds.headers("GET", path))).json()
         assert order["status"] == "MATCHED" and order["size_matched"] == "10"
-        trades = (await client.get("/data/trades", headers=poly_creds.headers("GET", "/data/trades"))).json()
-        assert trades["data"][0]["status"] == "CONFIRMED" and trades["data"][0]["trader_side"] == "TAKER"
-        balance = (await client.get("/balance-allowance", params={"asset_type": "CONDITIONAL", "token_id": market.yes_instrument_id}, headers=poly_creds.headers("GET", "/balance-allowance"))).json()
+        trades = (
+            await client.get("/data/trades", headers=poly_creds.headers("GET", "/data/trades"))
+        ).json()
+        assert (
+            trades["data"][0]["status"] == "CONFIRMED"
+            and trades["data"][0]["trader_side"] == "TAKER"
+        )
+        balance = (
+            await client.get(
+                "/balance-allowance",
+                params={"asset_type": "CONDITIONAL", "token_id": market.yes_instrument_id},
+                headers=poly_creds.headers("GET", "/balance-allowance"),
+            )
+        ).json()
         assert balance["balance"] == "10000000"
         wrong = poly_creds.headers("POST", "/order", text) | {"POLY_SIGNATURE": "AAAA"}
         assert (await client.post("/order", content=text, headers=wrong)).status_code == 401
         # A FOK bigger than the book is killed; nothing rests.
-        fok = poly_creds.order(market.yes_instrument_id, float(ask), 5_000.0, "BUY", order_type="FOK")
+        fok = poly_creds.order(
+            market.yes_instrument_id, float(ask), 5_000.0, "BUY", order_type="FOK"
+        )
         fok_text = compact(fok)
-        killed = await client.post("/order", content=fok_text, headers=poly_creds.headers("POST", "/order", fok_text))
+        killed = await client.post(
+            "/order", content=fok_text, headers=poly_creds.headers("POST", "/order", fok_text)
+        )
         assert killed.status_code == 400 and "FOK" in killed.json()["error"]
 
 
@@ -195,20 +265,39 @@ def test_order_hash_is_the_signed_eip712_digest(poly_creds: PolyCreds) -> None:
             "Order": [
                 {"name": n, "type": t}
                 for n, t in [
-                    ("salt", "uint256"), ("maker", "address"), ("signer", "address"),
-                    ("tokenId", "uint256"), ("makerAmount", "uint256"), ("takerAmount", "uint256"),
-                    ("side", "uint8"), ("signatureType", "uint8"), ("timestamp", "uint256"),
-                    ("metadata", "bytes32"), ("builder", "bytes32"),
+                    ("salt", "uint256"),
+                    ("maker", "address"),
+                    ("signer", "address"),
+                    ("tokenId", "uint256"),
+                    ("makerAmount", "uint256"),
+                    ("takerAmount", "uint256"),
+                    ("side", "uint8"),
+                    ("signatureType", "uint8"),
+                    ("timestamp", "uint256"),
+                    ("metadata", "bytes32"),
+                    ("builder", "bytes32"),
                 ]
             ],
         },
         "primaryType": "Order",
-        "domain": {"name": "Polymarket CTF Exchange", "version": "2", "chainId": 137, "verifyingContract": EXCHANGE_V2},
+        "domain": {
+            "name": "Polymarket CTF Exchange",
+            "version": "2",
+            "chainId": 137,
+            "verifyingContract": EXCHANGE_V2,
+        },
         "message": {
-            "salt": int(order["salt"]), "maker": order["maker"], "signer": order["signer"],
-            "tokenId": int(order["tokenId"]), "makerAmount": int(order["makerAmount"]),
-            "takerAmount": int(order["takerAmount"]), "side": 0, "signatureType": int(order["signatureType"]),
-            "timestamp": int(order["timestamp"]), "metadata": bytes(32), "builder": bytes(32),
+            "salt": int(order["salt"]),
+            "maker": order["maker"],
+            "signer": order["signer"],
+            "tokenId": int(order["tokenId"]),
+            "makerAmount": int(order["makerAmount"]),
+            "takerAmount": int(order["takerAmount"]),
+            "side": 0,
+            "signatureType": int(order["signatureType"]),
+            "timestamp": int(order["timestamp"]),
+            "metadata": bytes(32),
+            "builder": bytes(32),
         },
     }
     signable = encode_typed_data(full_message=typed)

@@ -11,12 +11,12 @@ import websockets
 
 from pmarb.domain.market import VenueId
 from pmarb.sim import Simulator
-from tests.sim.conftest import KalshiSigner, PolyCreds, compact
+from tests.sim.conftest import KalshiSigner, compact
 from tests.support import FIXTURES
 
 VENUES = FIXTURES / "venues"
 # Fields the recording has that the venue has since removed (research/venues.md B.0).
-KALSHI_REMOVED = {"response_price_units", "fractional_trading_enabled"}
+KALSHI_REMOVED = frozenset({"response_price_units", "fractional_trading_enabled"})
 
 
 def fixture(path: str) -> Any:
@@ -31,7 +31,9 @@ def kind(value: Any) -> str:
     return type(value).__name__
 
 
-def assert_same_shape(ours: Any, recorded: Any, where: str = "$", ignore: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def assert_same_shape(
+    ours: Any, recorded: Any, where: str = "$", ignore: frozenset[str] = frozenset()
+) -> None:
     if isinstance(recorded, dict):
         assert isinstance(ours, dict), f"{where}: expected an object, got {ours!r}"
         missing = set(recorded) - set(ours) - ignore
@@ -98,7 +100,9 @@ async def test_clob_book_tick_and_neg_risk(sim: Simulator) -> None:
         assert [b["asset_id"] for b in books] == [body[0]["token_id"], body[1]["token_id"]]
         no_book = books[1]
         assert float(no_book["bids"][-1]["price"]) == round(1 - asks[-1], 4)
-        tick = (await client.get("/tick-size", params={"token_id": market.yes_instrument_id})).json()
+        tick = (
+            await client.get("/tick-size", params={"token_id": market.yes_instrument_id})
+        ).json()
         assert tick == {"minimum_tick_size": 0.001}
         neg = (await client.get("/neg-risk", params={"token_id": market.yes_instrument_id})).json()
         assert neg == {"neg_risk": True}
@@ -110,7 +114,9 @@ async def test_polymarket_ws_message_shapes(sim: Simulator) -> None:
     market = sim.market("polymarket:fed-dec-cut")
     tokens = [market.yes_instrument_id, market.no_instrument_id]
     async with websockets.connect(sim.urls.polymarket_ws) as ws:
-        await ws.send(compact({"assets_ids": tokens, "type": "market", "custom_feature_enabled": True}))
+        await ws.send(
+            compact({"assets_ids": tokens, "type": "market", "custom_feature_enabled": True})
+        )
         dump = json.loads(await ws.recv())
         assert isinstance(dump, list) and [m["asset_id"] for m in dump] == tokens
         assert_same_shape(dump[0], fixture("venues/polymarket/ws_book.json"))
@@ -127,11 +133,15 @@ async def test_polymarket_ws_message_shapes(sim: Simulator) -> None:
                 for item in message if isinstance(message, list) else [message]:
                     seen.setdefault(item["event_type"], item)
         assert_same_shape(seen["price_change"], fixture("venues/polymarket/ws_price_change.json"))
-        assert_same_shape(seen["last_trade_price"], fixture("venues/polymarket/ws_last_trade_price.json"))
+        assert_same_shape(
+            seen["last_trade_price"], fixture("venues/polymarket/ws_last_trade_price.json")
+        )
         assert_same_shape(seen["best_bid_ask"], fixture("venues/polymarket/ws_best_bid_ask.json"))
         await ws.send("PING")
         assert await asyncio.wait_for(_next_text(ws, "PONG"), timeout=5) == "PONG"
-        sim.inject_tick_size_change("polymarket:fed-dec-cut", __import__("decimal").Decimal("0.001"))
+        sim.inject_tick_size_change(
+            "polymarket:fed-dec-cut", __import__("decimal").Decimal("0.001")
+        )
         change = json.loads(await asyncio.wait_for(_next_text(ws, "tick_size_change"), timeout=5))
         assert_same_shape(change, fixture("venues/polymarket/ws_tick_size_change.json"))
 
@@ -161,7 +171,9 @@ async def test_kalshi_rest_shapes(sim: Simulator, kalshi_signer: KalshiSigner) -
         events = (await client.get("/events", params={"with_nested_markets": "true"})).json()
         assert events["events"][0]["markets"]
         path = "/trade-api/v2/portfolio/balance"
-        balance = (await client.get("/portfolio/balance", headers=kalshi_signer.headers("GET", path))).json()
+        balance = (
+            await client.get("/portfolio/balance", headers=kalshi_signer.headers("GET", path))
+        ).json()
         assert_same_shape(balance, fixture("venues/kalshi/portfolio_balance-schema.json"))
         order = fixture("venues/kalshi/order_create_v2_request.json") | {
             "ticker": ticker,
@@ -171,22 +183,27 @@ async def test_kalshi_rest_shapes(sim: Simulator, kalshi_signer: KalshiSigner) -
         }
         path = "/trade-api/v2/portfolio/events/orders"
         created = await client.post(
-            "/portfolio/events/orders", content=compact(order), headers=kalshi_signer.headers("POST", path)
+            "/portfolio/events/orders",
+            content=compact(order),
+            headers=kalshi_signer.headers("POST", path),
         )
         assert created.status_code == 201, created.text
         recorded = fixture("venues/kalshi/order_batch_create_v2_response.json")["orders"][1]
         assert_same_shape(created.json(), recorded)
         path = "/trade-api/v2/portfolio/positions"
-        positions = (await client.get("/portfolio/positions", headers=kalshi_signer.headers("GET", path))).json()
+        positions = (
+            await client.get("/portfolio/positions", headers=kalshi_signer.headers("GET", path))
+        ).json()
         assert_same_shape(positions, fixture("venues/kalshi/portfolio_positions-schema.json"))
         assert positions["market_positions"][0]["position_fp"] == "3.00"
 
 
 async def test_binance_streams(sim: Simulator) -> None:
     url = f"{sim.urls.binance_ws}/stream?streams=btcusdt@trade/btcusdt@bookTicker"
-    async with websockets.connect(url) as combined, websockets.connect(
-        f"{sim.urls.binance_ws}/ws/btcusdt@aggTrade"
-    ) as raw:
+    async with (
+        websockets.connect(url) as combined,
+        websockets.connect(f"{sim.urls.binance_ws}/ws/btcusdt@aggTrade") as raw,
+    ):
         sim.advance(1)
         streams: dict[str, Any] = {}
         while len(streams) < 2:
@@ -197,7 +214,8 @@ async def test_binance_streams(sim: Simulator) -> None:
             fixture("oracles/binance/trade_combined_stream_captured_2026-09-29.json"),
         )
         assert_same_shape(
-            streams["btcusdt@bookTicker"]["data"], fixture("oracles/binance/bookTicker_captured_2022.json")
+            streams["btcusdt@bookTicker"]["data"],
+            fixture("oracles/binance/bookTicker_captured_2022.json"),
         )
         agg = json.loads(await asyncio.wait_for(raw.recv(), timeout=5))
         assert_same_shape(agg, fixture("oracles/binance/aggTrade_captured_2026-06.json"))
@@ -240,11 +258,20 @@ async def test_kalshi_ws_shapes(sim: Simulator, kalshi_signer: KalshiSigner) -> 
             }
             path = "/trade-api/v2/portfolio/events/orders"
             reply = await client.post(
-                "/portfolio/events/orders", content=compact(order), headers=kalshi_signer.headers("POST", path)
+                "/portfolio/events/orders",
+                content=compact(order),
+                headers=kalshi_signer.headers("POST", path),
             )
             assert reply.status_code == 201
         for _ in range(200):
-            if {"subscribed", "orderbook_snapshot", "orderbook_delta", "ticker", "trade", "fill"} <= set(seen):
+            if {
+                "subscribed",
+                "orderbook_snapshot",
+                "orderbook_delta",
+                "ticker",
+                "trade",
+                "fill",
+            } <= set(seen):
                 break
             sim.step()
             while True:
@@ -254,7 +281,9 @@ async def test_kalshi_ws_shapes(sim: Simulator, kalshi_signer: KalshiSigner) -> 
                     break
                 seen.setdefault(message["type"], message)
         assert_same_shape(seen["subscribed"], fixture("venues/kalshi/ws_subscribed-schema.json"))
-        assert_same_shape(seen["orderbook_snapshot"], fixture("venues/kalshi/ws_orderbook_snapshot.json"))
+        assert_same_shape(
+            seen["orderbook_snapshot"], fixture("venues/kalshi/ws_orderbook_snapshot.json")
+        )
         assert_same_shape(seen["orderbook_delta"], fixture("venues/kalshi/ws_orderbook_delta.json"))
         assert_same_shape(seen["ticker"], fixture("venues/kalshi/ws_ticker.json"))
         assert_same_shape(seen["trade"], fixture("venues/kalshi/ws_trade.json"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from decimal import Decimal
 from typing import Any
@@ -28,8 +29,8 @@ class PolyBook:
 
     def apply(self, message: dict[str, Any], asset: str) -> int:
         if message["event_type"] == "book" and message["asset_id"] == asset:
-            self.bids = {D(l["price"]): D(l["size"]) for l in message["bids"]}
-            self.asks = {D(l["price"]): D(l["size"]) for l in message["asks"]}
+            self.bids = {D(level["price"]): D(level["size"]) for level in message["bids"]}
+            self.asks = {D(level["price"]): D(level["size"]) for level in message["asks"]}
             return 0
         applied = 0
         if message["event_type"] == "price_change":
@@ -73,7 +74,9 @@ async def test_polymarket_snapshot_and_1000_deltas_rebuild_the_book(sim: Simulat
                 book.apply(message, asset)
 
     async with websockets.connect(sim.urls.polymarket_ws) as ws:
-        await ws.send(compact({"assets_ids": [yes, no], "type": "market", "custom_feature_enabled": True}))
+        await ws.send(
+            compact({"assets_ids": [yes, no], "type": "market", "custom_feature_enabled": True})
+        )
         await _collect(ws, handle)
         while applied < 1_000:
             sim.advance(5)
@@ -103,7 +106,9 @@ class KalshiBook:
         else:
             side[price] = size
 
-    def as_yes_book(self, use_yes_price: bool) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
+    def as_yes_book(
+        self, use_yes_price: bool
+    ) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
         asks = {(p if use_yes_price else 1 - p): s for p, s in self.no.items()}
         return (
             dict(sorted(self.yes.items(), reverse=True)),
@@ -132,7 +137,19 @@ async def test_kalshi_snapshot_deltas_and_seq(
 
     headers = kalshi_signer.headers("GET", "/trade-api/ws/v2")
     async with websockets.connect(sim.urls.kalshi_ws, additional_headers=headers) as ws:
-        await ws.send(compact({"id": 1, "cmd": "subscribe", "params": {"channels": ["orderbook_delta"], "market_tickers": tickers, "use_yes_price": use_yes_price}}))
+        await ws.send(
+            compact(
+                {
+                    "id": 1,
+                    "cmd": "subscribe",
+                    "params": {
+                        "channels": ["orderbook_delta"],
+                        "market_tickers": tickers,
+                        "use_yes_price": use_yes_price,
+                    },
+                }
+            )
+        )
         while deltas < 1_000:
             sim.advance(5)
             await sim.drain()
@@ -143,7 +160,9 @@ async def test_kalshi_snapshot_deltas_and_seq(
         assert book.as_yes_book(use_yes_price) == (engine.bids, engine.asks), ticker
 
 
-async def test_kalshi_seq_gap_then_get_snapshot_recovers(sim: Simulator, kalshi_signer: KalshiSigner) -> None:
+async def test_kalshi_seq_gap_then_get_snapshot_recovers(
+    sim: Simulator, kalshi_signer: KalshiSigner
+) -> None:
     ticker = sim.pair("fed-dec-cut")[VenueId.KALSHI].market_id
     book = KalshiBook()
     messages: list[dict[str, Any]] = []
@@ -157,23 +176,48 @@ async def test_kalshi_seq_gap_then_get_snapshot_recovers(sim: Simulator, kalshi_
 
     headers = kalshi_signer.headers("GET", "/trade-api/ws/v2")
     async with websockets.connect(sim.urls.kalshi_ws, additional_headers=headers) as ws:
-        await ws.send(compact({"id": 1, "cmd": "subscribe", "params": {"channels": ["orderbook_delta"], "market_tickers": [ticker], "use_yes_price": True}}))
+        await ws.send(
+            compact(
+                {
+                    "id": 1,
+                    "cmd": "subscribe",
+                    "params": {
+                        "channels": ["orderbook_delta"],
+                        "market_tickers": [ticker],
+                        "use_yes_price": True,
+                    },
+                }
+            )
+        )
         sim.advance(2)
         await _collect(ws, handle)
         assert sim.faults.kalshi_seq_gap() == 1
         sim.advance(3)
         await _collect(ws, handle)
         seqs = [m["seq"] for m in messages if "seq" in m]
-        gaps = [b - a for a, b in zip(seqs, seqs[1:], strict=False) if b - a != 1]
+        gaps = [b - a for a, b in itertools.pairwise(seqs) if b - a != 1]
         assert gaps == [2]
         sid = messages[0]["msg"]["sid"]
-        await ws.send(compact({"id": 2, "cmd": "update_subscription", "params": {"sids": [sid], "market_tickers": [ticker], "action": "get_snapshot"}}))
+        await ws.send(
+            compact(
+                {
+                    "id": 2,
+                    "cmd": "update_subscription",
+                    "params": {"sids": [sid], "market_tickers": [ticker], "action": "get_snapshot"},
+                }
+            )
+        )
         await _collect(ws, handle)
         assert messages[-1]["type"] == "orderbook_snapshot"
-        assert book.as_yes_book(True) == (sim.book(VenueId.KALSHI, ticker).bids, sim.book(VenueId.KALSHI, ticker).asks)
+        assert book.as_yes_book(True) == (
+            sim.book(VenueId.KALSHI, ticker).bids,
+            sim.book(VenueId.KALSHI, ticker).asks,
+        )
 
 
-async def test_kalshi_ws_refuses_a_bad_signature(sim: Simulator, kalshi_signer: KalshiSigner) -> None:
+async def test_kalshi_ws_refuses_a_bad_signature(
+    sim: Simulator, kalshi_signer: KalshiSigner
+) -> None:
     headers = kalshi_signer.headers("GET", "/trade-api/ws/v2/other")
     with pytest.raises(InvalidStatus) as refused:
         async with websockets.connect(sim.urls.kalshi_ws, additional_headers=headers):
@@ -184,9 +228,13 @@ async def test_kalshi_ws_refuses_a_bad_signature(sim: Simulator, kalshi_signer: 
 async def test_kalshi_rest_signature_checks(sim: Simulator, kalshi_signer: KalshiSigner) -> None:
     path = "/trade-api/v2/portfolio/balance"
     async with httpx.AsyncClient(base_url=sim.urls.kalshi_rest) as client:
-        ok = await client.get("/portfolio/balance", params={"x": 1}, headers=kalshi_signer.headers("GET", path))
+        ok = await client.get(
+            "/portfolio/balance", params={"x": 1}, headers=kalshi_signer.headers("GET", path)
+        )
         assert ok.status_code == 200 and ok.json()["balance_dollars"] == "10000.0000"
-        wrong_path = await client.get("/portfolio/balance", headers=kalshi_signer.headers("GET", path + "?x=1"))
+        wrong_path = await client.get(
+            "/portfolio/balance", headers=kalshi_signer.headers("GET", path + "?x=1")
+        )
         assert wrong_path.status_code == 401
         tampered = kalshi_signer.headers("GET", path)
         tampered["KALSHI-ACCESS-TIMESTAMP"] = str(int(tampered["KALSHI-ACCESS-TIMESTAMP"]) + 1)
@@ -201,14 +249,24 @@ async def test_http_faults_429_5xx_425(sim: Simulator) -> None:
     sim.faults.http_error(503, target="gamma")
     token = sim.markets(VenueId.POLYMARKET)[0].yes_instrument_id
     async with httpx.AsyncClient() as client:
-        statuses = [(await client.get(f"{sim.urls.kalshi_rest}/markets")).status_code for _ in range(3)]
+        statuses = [
+            (await client.get(f"{sim.urls.kalshi_rest}/markets")).status_code for _ in range(3)
+        ]
         assert statuses == [429, 429, 200]
-        assert (await client.get(f"{sim.urls.polymarket_clob}/tick-size", params={"token_id": token})).status_code == 200
-        assert (await client.get(f"{sim.urls.polymarket_clob}/book", params={"token_id": token})).status_code == 425
-        assert (await client.get(f"{sim.urls.polymarket_clob}/book", params={"token_id": token})).status_code == 200
+        assert (
+            await client.get(f"{sim.urls.polymarket_clob}/tick-size", params={"token_id": token})
+        ).status_code == 200
+        assert (
+            await client.get(f"{sim.urls.polymarket_clob}/book", params={"token_id": token})
+        ).status_code == 425
+        assert (
+            await client.get(f"{sim.urls.polymarket_clob}/book", params={"token_id": token})
+        ).status_code == 200
         assert (await client.get(f"{sim.urls.polymarket_gamma}/markets")).status_code == 503
         # The admin endpoint drives the same faults from another process.
-        reply = await client.post(f"{sim.urls.admin}/faults/http_error", json={"status": 500, "target": "kalshi"})
+        reply = await client.post(
+            f"{sim.urls.admin}/faults/http_error", json={"status": 500, "target": "kalshi"}
+        )
         assert reply.json()["ok"]
         assert (await client.get(f"{sim.urls.kalshi_rest}/markets")).status_code == 500
     assert sim.faults.pending_http == 0
@@ -242,6 +300,6 @@ async def test_socket_faults_disconnect_silence_malformed(sim: Simulator) -> Non
         await ws.send(subscribe)
         dump = json.loads(await ws.recv())
         engine = sim.book(VenueId.POLYMARKET, market.yes_instrument_id)
-        assert {D(l["price"]): D(l["size"]) for l in dump[0]["bids"]} == engine.bids
+        assert {D(level["price"]): D(level["size"]) for level in dump[0]["bids"]} == engine.bids
     kinds = [record.kind for record in sim.faults.history]
     assert kinds == ["malformed", "silence", "disconnect"]
