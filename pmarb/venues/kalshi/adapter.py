@@ -88,6 +88,7 @@ class KalshiConfig:
     private_key_pem: bytes | None = field(default=None, repr=False)
     series_tickers: tuple[str, ...] = ()
     exchange_index: int | None = None
+    subaccount: int | None = None
     use_yes_price: bool = True
     silence_timeout: float = 30.0
     http_attempts: int = 5
@@ -337,6 +338,8 @@ class KalshiVenue:
         }
         if order.time_in_force is TimeInForce.GTD and order.expires_at is not None:
             body["expiration_time"] = int(order.expires_at.timestamp())
+        if self.config.subaccount is not None:
+            body["subaccount"] = self.config.subaccount
         if self.config.exchange_index is not None:
             body["exchange_index"] = self.config.exchange_index
         return body

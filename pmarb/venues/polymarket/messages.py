@@ -192,3 +192,18 @@ UserEvent = UserTradeEvent | UserOrderEvent
 user_frame_decoder: msgspec.json.Decoder[list[UserEvent] | UserEvent] = msgspec.json.Decoder(
     list[UserEvent] | UserEvent
 )
+
+
+class RtdsPayload(msgspec.Struct):
+    symbol: str
+    value: float | int | str
+    timestamp: int | None = None
+
+
+class RtdsMessage(msgspec.Struct):
+    """The real-time data socket (crypto prices); parsed here only to recognise it."""
+
+    topic: str
+    type: str
+    payload: RtdsPayload
+    timestamp: int | None = None

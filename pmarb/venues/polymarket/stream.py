@@ -24,10 +24,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
+from pmarb.domain.fees import FeeSchedule
+from pmarb.domain.market import VenueId
+from pmarb.domain.money import to_decimal
+from pmarb.domain.orders import Fill, OrderState, OrderStatus
+from pmarb.domain.parity import Outcome, Side
 from pmarb.feeds.health import FeedHealth
 from pmarb.venues.book import OrderBook
 from pmarb.venues.fixedpoint import PARSED, SCALE, micros
@@ -41,6 +47,8 @@ from pmarb.venues.polymarket.messages import (
     PriceChangeEvent,
     PriceLevel,
     TickSizeChangeEvent,
+    UserOrderEvent,
+    UserTradeEvent,
     frame_decoder,
 )
 from pmarb.venues.store import FEED_KEY, BookStore
@@ -276,3 +284,51 @@ class MarketChannelHandler:
     def _resync(self, asset_id: str, reason: str) -> None:
         if self._on_resync is not None:
             self._on_resync(asset_id, reason)
+
+
+def order_state_from_user_event(event: UserOrderEvent, client_order_id: str) -> OrderState:
+    """A user-channel ``order`` event as the venue's view of that order."""
+    matched = to_decimal(event.size_matched)
+    size = to_decimal(event.original_size)
+    status = event.status.upper()
+    if status.startswith("CANCEL"):
+        state = OrderStatus.CANCELLED
+    elif status == "MATCHED" or (size > 0 and matched >= size):
+        state = OrderStatus.FILLED
+    elif matched > 0:
+        state = OrderStatus.PARTIALLY_FILLED
+    else:
+        state = OrderStatus.OPEN
+    return OrderState(
+        client_order_id=client_order_id,
+        venue_order_id=event.id,
+        status=state,
+        requested_size=size,
+        filled_size=matched,
+        average_price=to_decimal(event.price) if matched > 0 else None,
+        reason=event.status if state is OrderStatus.CANCELLED else None,
+    )
+
+
+def taker_fill_from_user_trade(
+    event: UserTradeEvent, outcome: Outcome, fees: FeeSchedule
+) -> Fill | None:
+    """The taker side of a user-channel ``trade``, or None until it is CONFIRMED (final)."""
+    if event.status.upper() != "CONFIRMED":
+        return None
+    price, size = to_decimal(event.price), to_decimal(event.size)
+    at = int(str(event.match_time or event.timestamp or 0))
+    return Fill(
+        venue=VenueId.POLYMARKET,
+        fill_id=event.id,
+        venue_order_id=event.taker_order_id or "",
+        client_order_id=None,
+        instrument_id=event.asset_id,
+        outcome=outcome,
+        side=Side.BUY if event.side.upper() == "BUY" else Side.SELL,
+        price=price,
+        size=size,
+        fee=fees.fee(price, size),
+        is_taker=True,
+        filled_at=datetime.fromtimestamp(at / 1000 if at > 10**11 else at, UTC),
+    )
