@@ -75,7 +75,7 @@ class BookStore:
     ) -> None:
         self.venue = venue
         self.health = health or FeedHealth(f"{venue}-books", clock=clock)
-        self._clock = clock
+        self.clock = clock
         self._wall_clock = wall_clock
         self._wall_offset = wall_clock() - clock()
         self.books: dict[str, OrderBook] = {}
@@ -83,7 +83,8 @@ class BookStore:
         self._complement_of: dict[str, str] = {}  # NO instrument -> YES instrument
         self._complements: dict[str, str] = {}  # YES instrument -> NO instrument
         self._health_of: dict[str, FeedHealth] = {}
-        self._listeners: list[Listener] = []
+        self.listeners: list[Listener] = []
+        """Read-only outside this class; use add_listener/remove_listener."""
 
     # ----------------------------------------------------------------------------- writing
 
@@ -109,17 +110,17 @@ class BookStore:
 
     def applied(self, book: OrderBook) -> None:
         """Record that ``book`` changed (an incremental update): timestamp, listeners."""
-        book.updated_at = self._clock()
-        if self._listeners:
-            self._notify(book.instrument_id)
+        book.updated_at = self.clock()
+        if self.listeners:
+            self.notify(book.instrument_id)
 
     def applied_snapshot(self, book: OrderBook) -> None:
         """Record that ``book`` was replaced by a full snapshot: it is known again."""
-        now = self._clock()
+        now = self.clock()
         book.updated_at = now
         self._health_of.get(book.instrument_id, self.health).record_message(book.instrument_id, now)
-        if self._listeners:
-            self._notify(book.instrument_id)
+        if self.listeners:
+            self.notify(book.instrument_id)
 
     def invalidate(self, instrument_id: str, *, drop: bool = True) -> None:
         """The book can no longer be trusted; with ``drop`` its levels are forgotten too."""
@@ -130,17 +131,17 @@ class BookStore:
             else:
                 book.valid = False
         self._health_of.get(instrument_id, self.health).invalidate(instrument_id)
-        self._notify(instrument_id)
+        self.notify(instrument_id)
 
     def invalidate_all(self, instrument_ids: Iterator[str] | list[str] | None = None) -> None:
         for instrument_id in list(self.books if instrument_ids is None else instrument_ids):
             self.invalidate(instrument_id)
 
-    def _notify(self, instrument_id: str) -> None:
-        if not self._listeners:
+    def notify(self, instrument_id: str) -> None:
+        if not self.listeners:
             return
         no_id = self._complements.get(instrument_id)
-        for listener in self._listeners:
+        for listener in self.listeners:
             try:
                 listener(instrument_id)
                 if no_id is not None:
@@ -151,10 +152,10 @@ class BookStore:
     # ----------------------------------------------------------------------------- reading
 
     def add_listener(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+        self.listeners.append(listener)
 
     def remove_listener(self, listener: Listener) -> None:
-        self._listeners.remove(listener)
+        self.listeners.remove(listener)
 
     def instruments(self) -> list[str]:
         """Every instrument with a book, YES and NO alike."""
@@ -226,7 +227,7 @@ class BookStore:
 
     def age(self, instrument_id: str) -> float | None:
         updated = self.last_update(instrument_id)
-        return None if updated is None else self._clock() - updated
+        return None if updated is None else self.clock() - updated
 
     def is_usable(self, instrument_id: str, max_age: float) -> bool:
         book, _ = self._resolve(instrument_id)

@@ -20,6 +20,7 @@ Malformed frames are counted in :class:`~pmarb.feeds.health.FeedHealth`, never r
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -170,8 +171,9 @@ class KalshiStreamHandler:
             self._on_irregular_frame(raw)
             return
         if type(message) is OrderbookDelta:
-            self.health.record_message(FEED_KEY)
-            self._delta(message)
+            now = self.store.clock()
+            self.health.record_message(FEED_KEY, now)
+            self._delta(message, now)
         else:
             self._dispatch(message, raw)
 
@@ -202,8 +204,9 @@ class KalshiStreamHandler:
 
     def _dispatch(self, message: StreamMessage, raw: str | bytes) -> None:
         if type(message) is OrderbookDelta:
-            self.health.record_message(FEED_KEY)
-            self._delta(message)
+            now = self.store.clock()
+            self.health.record_message(FEED_KEY, now)
+            self._delta(message, now)
         elif type(message) is OrderbookSnapshot:
             self.health.record_message(FEED_KEY)
             self._snapshot(message)
@@ -305,8 +308,9 @@ class KalshiStreamHandler:
             else:
                 self.spread_total += ask - bid
 
-    def _delta(self, message: OrderbookDelta) -> None:
-        # The hot path: sequence check, lookups and parse cache inlined on purpose.
+    def _delta(self, message: OrderbookDelta, now: float) -> None:
+        # The hot path: sequence check, lookups, parse cache and the ladder update are
+        # inlined on purpose (each saved call is measurable at 10^5 deltas per second).
         body = message.msg
         sid, seq = message.sid, message.seq
         if sid is not None and seq is not None:
@@ -315,7 +319,8 @@ class KalshiStreamHandler:
                 self._in_sequence(sid, seq, snapshot=False)
                 return
             self._last_seq[sid] = seq
-        book = self.store.books.get(body.market_ticker + ":yes")
+        store = self.store
+        book = store.books.get(body.market_ticker + ":yes")
         if book is None or not book.valid:
             self.ignored_without_snapshot += 1
             return
@@ -326,24 +331,39 @@ class KalshiStreamHandler:
                 delta = micros(body.delta_fp)
             side = body.side
             if side == "yes":
+                ladder = book.bids
                 price = parsed(body.price_dollars)
-                book.bids.add(micros(body.price_dollars) if price is None else price, delta)
+                if price is None:
+                    price = micros(body.price_dollars)
             elif side == "no":
+                ladder = book.asks
                 use_yes_price = (
                     self.default_use_yes_price
                     if sid is None
                     else self._sid_yes_price.get(sid, self.default_use_yes_price)
                 )
-                book.asks.add(self._yes_ask(body.price_dollars, use_yes_price), delta)
+                price = self._yes_ask(body.price_dollars, use_yes_price)
             else:
                 raise ValueError(f"unknown side {side!r}")
         except (ValueError, ArithmeticError) as e:
             self.health.record_malformed(f"orderbook_delta {body.market_ticker}: {e}")
-            self.store.invalidate(book.instrument_id)
+            store.invalidate(book.instrument_id)
             if self._on_gap is not None and sid is not None:
                 self._on_gap(sid, [body.market_ticker])
             return
+        # Ladder.add, inlined.
+        sizes = ladder.sizes
+        size = sizes.get(price, 0) + delta
+        if size > 0:
+            if price not in sizes:
+                insort(ladder.prices, price)
+            sizes[price] = size
+        elif sizes.pop(price, None) is not None:
+            prices = ladder.prices
+            del prices[bisect_left(prices, price)]
         self.deltas_applied += 1
         if self.audit:
             self._audit(book)
-        self.store.applied(book)
+        book.updated_at = now
+        if store.listeners:
+            store.notify(book.instrument_id)

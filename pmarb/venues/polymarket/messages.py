@@ -118,6 +118,11 @@ MARKET_EVENT_TYPES: dict[str, type[MarketEvent]] = {
 frame_decoder: msgspec.json.Decoder[list[MarketEvent] | MarketEvent] = msgspec.json.Decoder(
     list[MarketEvent] | MarketEvent
 )
+# Most frames are one price_change. Decoding it directly is about 1.5x faster than through the
+# tagged union, whose tag ("event_type") comes last in Polymarket's frames.
+price_change_decoder: msgspec.json.Decoder[PriceChangeEvent] = msgspec.json.Decoder(
+    PriceChangeEvent
+)
 
 
 class RestBook(msgspec.Struct):

@@ -23,6 +23,7 @@ never raised; an unparseable entry drops the book it would have changed (it is n
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,7 @@ from pmarb.venues.polymarket.messages import (
     UserOrderEvent,
     UserTradeEvent,
     frame_decoder,
+    price_change_decoder,
 )
 from pmarb.venues.store import FEED_KEY, BookStore
 
@@ -58,6 +60,7 @@ log = logging.getLogger(__name__)
 ResyncRequest = Callable[[str, str], None]
 """``(asset_id, reason)``: the handler wants a fresh snapshot of that asset."""
 
+_OBJECT_START = ("{", ord("{"))  # raw[0] of a str or of bytes
 _NOT_DATA = frozenset({"PONG", b"PONG", "pong", b"pong", "", b""})
 
 
@@ -88,14 +91,23 @@ class MarketChannelHandler:
     # ------------------------------------------------------------------------------ frames
 
     def on_message(self, raw: str | bytes) -> None:
-        if raw in _NOT_DATA:
+        if len(raw) <= 4 and raw in _NOT_DATA:  # no hashing of every data frame
             return
+        if raw[0] in _OBJECT_START:
+            try:
+                change = price_change_decoder.decode(raw)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                pass  # another event type (or a bad frame): the general path decides
+            else:
+                self.health.record_message(FEED_KEY, self.store.clock())
+                self._price_change(change)
+                return
         try:
             decoded = frame_decoder.decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError):
             self._on_irregular_frame(raw)
             return
-        self.health.record_message(FEED_KEY)
+        self.health.record_message(FEED_KEY, self.store.clock())
         if type(decoded) is PriceChangeEvent:
             self._price_change(decoded)
         elif isinstance(decoded, list):
@@ -173,7 +185,8 @@ class MarketChannelHandler:
         self.store.applied_snapshot(book)
 
     def _price_change(self, event: PriceChangeEvent) -> None:
-        # The hot path: locals and the parse cache are bound once per message on purpose.
+        # The hot path. Locals, the parse cache and the ladder update are inlined on purpose
+        # (each saved attribute lookup or call is measurable at 10^5 changes per second).
         entries = event.price_changes
         if entries is None:
             entries = event.changes
@@ -183,9 +196,12 @@ class MarketChannelHandler:
                     return
                 entries = [PriceChangeEntry(event.price, event.size, event.side, event.asset_id)]
         default_asset = event.asset_id
-        books = self.store.books
+        store = self.store
+        books = store.books
         parsed = PARSED.get
+        now = store.clock()
         last = len(entries) - 1
+        applied = 0
         for index, entry in enumerate(entries):
             asset = entry.asset_id or default_asset
             book = books.get(asset) if asset is not None else None
@@ -204,17 +220,24 @@ class MarketChannelHandler:
                 continue
             side = entry.side
             if side == "BUY":
-                book.bids.set(price, size)
+                ladder = book.bids
             elif side == "SELL":
-                book.asks.set(price, size)
-            elif side.upper() == "BUY":
-                book.bids.set(price, size)
-            elif side.upper() == "SELL":
-                book.asks.set(price, size)
+                ladder = book.asks
+            elif side.upper() in ("BUY", "SELL"):
+                ladder = book.bids if side.upper() == "BUY" else book.asks
             else:
                 self._unknowable(book, f"price_change: unknown side {side!r}")
                 continue
-            self.changes_applied += 1
+            # Ladder.set, inlined.
+            sizes = ladder.sizes
+            if size > 0:
+                if price not in sizes:
+                    insort(ladder.prices, price)
+                sizes[price] = size
+            elif sizes.pop(price, None) is not None:
+                prices = ladder.prices
+                del prices[bisect_left(prices, price)]
+            applied += 1
             # Check and publish once per asset, after its last change in this message.
             if index < last and (entries[index + 1].asset_id or default_asset) == asset:
                 continue
@@ -233,7 +256,10 @@ class MarketChannelHandler:
                     book.suspect = False
                 else:
                     self._check_best(book, best_bid, best_ask)
-            self.store.applied(book)
+            book.updated_at = now
+            if store.listeners:
+                store.notify(book.instrument_id)
+        self.changes_applied += applied
 
     def _tick_size_change(self, event: TickSizeChangeEvent) -> None:
         self.tick_size_changes += 1
