@@ -280,3 +280,28 @@ async def test_kalshi_retried_placement_after_a_lost_response_makes_one_order() 
         assert cancelled.status is OrderStatus.CANCELLED
         assert await venue.balance() > 0
         await venue.aclose()
+
+
+async def test_throttling_and_engine_restarts_back_off_then_raise_retryable() -> None:
+    keys = make_keys()
+    async with simulator(keys) as sim:
+        poly = polymarket(sim, keys)
+        market = (await poly.discover_markets())[0]
+        sim.faults.http_error(425, target="clob", path_prefix="/order", count=1)
+        state = await poly.place_order(poly_order(market, "opp-3:a", datetime.now(UTC)))
+        assert state.status is OrderStatus.OPEN, "one 425 is retried after a back-off"
+        sim.faults.http_error(425, target="clob", path_prefix="/order", count=3)
+        with pytest.raises(RetryableVenueError):
+            await poly.place_order(poly_order(market, "opp-3:b", datetime.now(UTC)))
+        accepted = [r for r in sim.orders_received(VenueId.POLYMARKET) if r.result == "accepted"]
+        assert len(accepted) == 1
+        await poly.aclose()
+
+        venue = kalshi(sim, keys)
+        await venue.discover_markets()
+        sim.faults.http_error(429, target="kalshi", path_prefix="/trade-api/v2/portfolio", count=2)
+        assert await venue.balance() > 0
+        sim.faults.http_error(429, target="kalshi", path_prefix="/trade-api/v2/portfolio", count=3)
+        with pytest.raises(RetryableVenueError):
+            await venue.balance()
+        await venue.aclose()

@@ -43,7 +43,7 @@ from pmarb.feeds.http import TransientHTTPError, request_with_retry
 from pmarb.feeds.websocket import WebSocketFeed, WebSocketFeedConfig
 from pmarb.venues.base import OrderRejectedError, RetryableVenueError, VenueError
 from pmarb.venues.book import OrderBook
-from pmarb.venues.fixedpoint import micros
+from pmarb.venues.fixedpoint import micros, to_decimal
 from pmarb.venues.polymarket import fees as polymarket_fees
 from pmarb.venues.polymarket.auth import ApiCredentials, L2Auth
 from pmarb.venues.polymarket.gamma import GammaMarket, to_market
@@ -287,6 +287,13 @@ class PolymarketVenue:
             )
         return market
 
+    def _tick(self, instrument_id: str, market: Market) -> Decimal:
+        """The live tick (the feed follows ``tick_size_change``), else the discovered one."""
+        book = self.store.book(instrument_id)
+        if book is not None and book.tick_size:
+            return to_decimal(book.tick_size)
+        return market.tick_size
+
     async def _order_by_hash(self, order_hash: str) -> dict[str, Any] | None:
         response = await self._request(
             "GET", self.config.clob_url, f"/data/order/{order_hash}", auth=True, ok=(200, 404)
@@ -322,7 +329,7 @@ class PolymarketVenue:
         market = self._market_of(order)
         built = self.signer.build(
             order,
-            tick=market.tick_size,
+            tick=self._tick(order.instrument_id, market),
             neg_risk=market.neg_risk,
             timestamp_ms=self._timestamp_ms(order),
         )
@@ -551,6 +558,8 @@ class PolymarketVenue:
     def _subscriber(self, shard: list[str]) -> Any:
         async def on_connect(connection: Any) -> None:
             self.store.invalidate_all(shard)
+            for asset in shard:  # REST for any book the initial dump does not restore
+                self._want_resync(asset, "reconnected")
             await connection.send(
                 json.dumps(
                     {
@@ -568,7 +577,7 @@ class PolymarketVenue:
         if asset_id in self._pending_resyncs:
             return
         self._pending_resyncs.add(asset_id)
-        log.info("polymarket: resync %s (%s)", asset_id, reason)
+        log.debug("polymarket: resync %s (%s)", asset_id, reason)
         task = asyncio.get_running_loop().create_task(self._resync(asset_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
