@@ -273,6 +273,8 @@ class Exchange:
         self._trade_counter = itertools.count(1)
         self._pending: dict[str, MarketUpdate] = {}
         self._batch_depth = 0
+        self._expiring: dict[str, SimOrder] = {}  # open orders with a deadline (GTD)
+        self._open: dict[tuple[VenueId, str], dict[str, SimOrder]] = {}  # by account
 
     # ----------------------------------------------------------------- registry
 
@@ -433,6 +435,9 @@ class Exchange:
                     order.order_id, order.account, leg.side, yes_price, order.remaining
                 )
                 order.status = OrderStatus.PARTIALLY_FILLED if order.filled else OrderStatus.OPEN
+                if order.expires_at_ms is not None:
+                    self._expiring[order.order_id] = order
+                self._open.setdefault((order.venue, order.account), {})[order.order_id] = order
             else:
                 order.status = OrderStatus.CANCELLED
                 order.reason = "unfilled_remainder_cancelled"
@@ -615,13 +620,12 @@ class Exchange:
             raise OrderError("insufficient_balance", "insufficient balance for this order")
 
     def _open_orders(self, account: Account) -> Iterator[SimOrder]:
-        for order in self.orders.values():
-            if (
-                order.is_open
-                and order.account == account.account_id
-                and order.venue is account.venue
-            ):
+        orders = self._open.get((account.venue, account.account_id), {})
+        for order_id, order in list(orders.items()):
+            if order.is_open:
                 yield order
+            else:
+                del orders[order_id]
 
     @staticmethod
     def _reserved(order: SimOrder) -> Decimal:
@@ -667,9 +671,14 @@ class Exchange:
 
     def expire(self) -> None:
         now = self.clock_ms()
+        if not self._expiring:
+            return
         with self.batch():
-            for order in list(self.orders.values()):
-                if order.is_open and order.expires_at_ms is not None and order.expires_at_ms <= now:
+            for order in list(self._expiring.values()):
+                if not order.is_open:
+                    del self._expiring[order.order_id]
+                elif order.expires_at_ms is not None and order.expires_at_ms <= now:
+                    del self._expiring[order.order_id]
                     self._cancel(order, "expired", now)
                     self._collect(self.markets[order.market_key])
 

@@ -353,7 +353,8 @@ class Scenario:
         self.series: dict[str, dict[str, Any]] = {}
         self.pairs: dict[str, list[str]] = {}  # pair key -> market keys (cross-venue)
         self.ladder_sizes: dict[tuple[str, Side], list[int]] = {}
-        self.mm_orders: dict[tuple[str, Side, int], SimOrder] = {}
+        # The market maker's resting orders: market key -> (side, price) -> order.
+        self.mm_orders: dict[str, dict[tuple[Side, int], SimOrder]] = {}
         self.half_spread = settings.mm_half_spread
         self.on_step: list[Callable[[Scenario], None]] = []
         self.steps = 0
@@ -712,22 +713,21 @@ class Scenario:
         account = MARKET_MAKER
         self.exchange.account(market.venue, account, unlimited=True)
         # Cancels first (both sides), so a moved ladder never crosses its own stale quotes.
-        for (key, side, price), order in list(self.mm_orders.items()):
-            if key != market.key:
-                continue
+        resting = self.mm_orders.setdefault(market.key, {})
+        for (side, price), order in list(resting.items()):
             if not order.is_open:
-                del self.mm_orders[(key, side, price)]
+                del resting[(side, price)]
                 continue
             want = target[side].get(price, 0) * SIZE_SCALE
             have = order.resting_size
             if want == 0:
                 self.exchange.cancel(order.order_id, "requote")
-                del self.mm_orders[(key, side, price)]
+                del resting[(side, price)]
             elif want < have:
                 self.exchange.reduce(order.order_id, have - want)
         for side, levels in target.items():
             for price, size in levels.items():
-                existing = self.mm_orders.get((market.key, side, price))
+                existing = resting.get((side, price))
                 have = existing.resting_size if existing is not None and existing.is_open else 0
                 want = size * SIZE_SCALE
                 if want > have:
@@ -736,7 +736,7 @@ class Scenario:
                         self.exchange.cancel(existing.order_id, "requote")
                     placed = self._mm_place(market, side, price, want)
                     if placed is not None:
-                        self.mm_orders[(market.key, side, price)] = placed
+                        resting[(side, price)] = placed
 
     def _mm_place(self, market: SimMarket, side: Side, price: int, size: int) -> SimOrder | None:
         ticket = Ticket(
