@@ -20,6 +20,8 @@ PARSED: dict[str, int] = {}
 
 def _parse(text: str) -> int:
     body = text.strip()
+    if "e" in body or "E" in body:
+        return _parse_exponent(text)
     negative = body.startswith("-")
     if negative or body.startswith("+"):
         body = body[1:]
@@ -36,6 +38,17 @@ def _parse(text: str) -> int:
         raise ValueError(f"not a decimal number: {text!r}")
     value = int(whole or "0") * SCALE + (int(frac) * _POWERS[len(frac)] if frac else 0)
     return -value if negative else value
+
+
+def _parse_exponent(text: str) -> int:
+    """``"1e1"``: not what venues send, but exact, so accepted (the slow way)."""
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError(f"not a decimal number: {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {text!r}")
+    return micros_of(value)
 
 
 def micros(text: str) -> int:

@@ -16,13 +16,15 @@ from pmarb.venues.fixedpoint import format_decimal, format_micros, micros, micro
         ("0.5600", 560_000),
         ("0.000001", 1),
         ("0.10000000", 100_000),
+        ("1e1", 10_000_000),
+        ("2.5E-2", 25_000),
     ],
 )
 def test_parses_venue_decimal_strings_exactly(text: str, value: int) -> None:
     assert micros(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1e-3", "0.0000001", "1.2.3", "--1", "."])
+@pytest.mark.parametrize("text", ["", "abc", "1e-7", "0.0000001", "1.2.3", "--1", ".", "nan", "e5"])
 def test_refuses_what_is_not_a_plain_decimal(text: str) -> None:
     with pytest.raises(ValueError):
         micros(text)
