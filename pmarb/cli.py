@@ -16,6 +16,8 @@ from pmarb import logs
 from pmarb.config import ConfigError, Settings, load_settings
 from pmarb.matching.cli import match_app, matches_app
 from pmarb.oracles.cli import fair_value
+from pmarb.sim import cli as sim_cli
+from pmarb.venues import cli as venues_cli
 
 app = typer.Typer(
     name="pmarb",
@@ -31,6 +33,9 @@ app.add_typer(config_app, name="config")
 app.command("fair-value")(fair_value)
 app.add_typer(match_app, name="match")
 app.add_typer(matches_app, name="matches")
+app.command("sim")(sim_cli.sim)
+app.add_typer(venues_cli.book_app, name="book")
+app.command("fees")(venues_cli.fees)
 
 console = Console()
 errors = Console(stderr=True)
