@@ -75,6 +75,9 @@ class Market:
     cap_strike: Decimal | None = None
     # How a settled market resolved, when known: a disagreement vetoes a match.
     settled_outcome: Outcome | None = None
+    # A neg-risk event with an implicit "Other" outcome: its named YES prices may sum below 1
+    # without any arbitrage, so bundle detection must skip it.
+    neg_risk_augmented: bool = False
 
     def __post_init__(self) -> None:
         if not self.rules_fingerprint:

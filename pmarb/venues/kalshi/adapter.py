@@ -122,6 +122,7 @@ def _on_grid(value: Decimal, step: Decimal, what: str) -> str:
 # A market is resolved once determined; "void" pays each side half, as the venue refunds it.
 _RESOLVED_STATUSES = frozenset({"determined", "finalized", "settled", "amended"})
 _RESULT_PAYOUT = {"yes": Decimal(1), "no": Decimal(0), "void": Decimal("0.5")}
+_SETTLED_OUTCOME = {"yes": Outcome.YES, "no": Outcome.NO}
 
 
 def book_from_rest(ticker: str, payload: RestOrderbook) -> OrderBook:
@@ -164,6 +165,10 @@ def market_from(payload: MarketPayload, event: EventPayload | None, fees: FeeSch
         tick_size=step,
         min_size=COUNT_STEP,
         fees=fees,
+        strike_type=payload.strike_type,
+        floor_strike=payload.floor_strike,
+        cap_strike=payload.cap_strike,
+        settled_outcome=_SETTLED_OUTCOME.get(payload.result.lower()),
     )
 
 

@@ -29,6 +29,7 @@ class GammaEventRef(msgspec.Struct):
     slug: str | None = None
     title: str | None = None
     negRisk: bool | None = None
+    negRiskAugmented: bool | None = None
 
 
 class GammaMarket(msgspec.Struct, rename="camel"):
@@ -134,6 +135,7 @@ def to_market(payload: GammaMarket) -> Market | None:
         min_size=payload.order_min_size or Decimal("5"),
         neg_risk=payload.neg_risk,
         fees=fee_schedule(payload.fee_schedule, payload.fees_enabled),
+        neg_risk_augmented=bool(event is not None and event.negRiskAugmented),
     )
 
 
