@@ -115,6 +115,20 @@ def worker() -> None:
 
 
 @app.command()
+def marketdata() -> None:
+    """Run the market-data service: feeds, books, scanner, and the trading worker."""
+    from pmarb.infra.runtime import NotRunningError, resolve_endpoints
+    from pmarb.workers.marketdata import run_marketdata
+
+    settings = settings_or_exit("marketdata")
+    try:
+        endpoints = resolve_endpoints(settings)
+    except NotRunningError as e:
+        raise fail(str(e)) from None
+    asyncio.run(run_marketdata(settings, endpoints))
+
+
+@app.command()
 def api() -> None:
     """Serve the REST API and dashboard."""
     from pmarb.api.server import run_api

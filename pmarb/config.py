@@ -26,6 +26,7 @@ from pydantic_settings import (
 from pmarb.domain.risk import RiskLimits
 from pmarb.matching.settings import MatchingSettings
 from pmarb.oracles.config import OracleSettings
+from pmarb.venues.settings import VenueSettings
 
 CONFIG_FILE_ENV = "PMARB_CONFIG"
 DEFAULT_CONFIG_FILE = "pmarb.toml"
@@ -103,6 +104,12 @@ class Settings(BaseSettings):
         description="Enables LLM adjudication in the matcher; unset means parsers only.",
     )
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
+    venues: VenueSettings = Field(default_factory=VenueSettings)
+    marketdata_task_queue: str = Field(
+        "pmarb-marketdata",
+        min_length=1,
+        description="Task queue of the process that holds the live books (orders, paper fills).",
+    )
 
     @classmethod
     def settings_customise_sources(

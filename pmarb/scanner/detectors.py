@@ -52,11 +52,11 @@ class FairValueQuote:
     observed_at: datetime
 
 
-def business_key(
-    kind: OpportunityKind, parts: Sequence[str], now: datetime, bucket_seconds: float
-) -> str:
-    bucket = int(now.timestamp() // bucket_seconds)
-    digest = hashlib.sha256("|".join([kind.value, *parts, str(bucket)]).encode()).hexdigest()
+def signature(kind: OpportunityKind, parts: Sequence[str]) -> str:
+    """What identifies one situation: its kind and the instruments it buys. Prices are left out
+    on purpose: quotes move while a gap persists, and a persisting gap is one opportunity. The
+    scanner turns this into a business key (with the time of first emission)."""
+    digest = hashlib.sha256("|".join([kind.value, *parts]).encode()).hexdigest()
     return f"{kind.value}-{digest[:20]}"
 
 
@@ -117,10 +117,10 @@ def bundle(
         _leg(name, side, walk.size, fill.fills, fill.vwap)
         for name, side, fill in zip(names, sides, walk.legs, strict=True)
     )
-    parts = [f"{leg.venue}:{leg.instrument_id}@{leg.limit_price}" for leg in legs]
+    parts = [f"{leg.venue}:{leg.instrument_id}" for leg in legs]
     return Opportunity(
         kind=kind,
-        business_key=business_key(kind, parts, now, config.dedupe_bucket_seconds),
+        business_key=signature(kind, parts),
         legs=legs,
         size=walk.size,
         edge=walk.edge,
@@ -225,11 +225,9 @@ def oracle_lag(
         leg = _leg(f"{market.venue}-{outcome}", side, size, tuple(taken), vwap)
         opportunity = Opportunity(
             kind=OpportunityKind.ORACLE_LAG,
-            business_key=business_key(
+            business_key=signature(
                 OpportunityKind.ORACLE_LAG,
-                [f"{market.venue}:{book.instrument_id}@{taken[-1].price}"],
-                now,
-                config.dedupe_bucket_seconds,
+                [f"{market.venue}:{book.instrument_id}"],
             ),
             legs=(leg,),
             size=size,

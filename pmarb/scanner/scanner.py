@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -84,7 +84,7 @@ class Scanner:
         self._clock = clock
         self._by_instrument: dict[Key, list[_Detector]] = defaultdict(list)
         self._by_symbol: dict[str, list[_Detector]] = defaultdict(list)
-        self._last_emitted: dict[int, str] = {}
+        self._emitted: dict[str, datetime] = {}
         self.stats = ScannerStats()
         self.enabled = True
         self._min_arb_micros = int(self.config.min_arb_edge * MICROS)
@@ -124,7 +124,7 @@ class Scanner:
     def clear(self) -> None:
         self._by_instrument.clear()
         self._by_symbol.clear()
-        self._last_emitted.clear()
+        self._emitted.clear()
 
     @property
     def detector_count(self) -> int:
@@ -155,11 +155,28 @@ class Scanner:
                 continue
             if found is None:
                 continue
-            if self._last_emitted.get(id(detector)) == found.business_key:
+            # A gap that persists at the same prices is one opportunity; it is offered again
+            # only after the dedupe period, under a new key.
+            signature = found.business_key
+            first = self._emitted.get(signature)
+            if (
+                first is not None
+                and (now - first).total_seconds() < self.config.dedupe_bucket_seconds
+            ):
                 continue
-            self._last_emitted[id(detector)] = found.business_key
+            self._emitted[signature] = now
+            if len(self._emitted) > 10_000:
+                self._forget_before(now)
             self.stats.emitted += 1
-            self._emit(found)
+            self._emit(replace(found, business_key=f"{signature}-{int(now.timestamp())}"))
+
+    def _forget_before(self, now: datetime) -> None:
+        horizon = self.config.dedupe_bucket_seconds
+        self._emitted = {
+            sig: seen
+            for sig, seen in self._emitted.items()
+            if (now - seen).total_seconds() < horizon
+        }
 
     # -- evaluation ------------------------------------------------------------------------
 

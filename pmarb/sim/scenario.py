@@ -61,7 +61,18 @@ class ScenarioSettings:
     jitter_probability: float = 0.9
     taker_probability: float = 0.04
     fair_move_probability: float = 0.15
-    crypto_vol_annual: float = 0.6
+    # None: price crypto contracts with the volatility the BTC random walk really has, so a
+    # "fair" market is fair under the simulator's own dynamics (see ``walk_volatility``).
+    crypto_vol_annual: float | None = None
+
+    def walk_volatility(self, price_cents: int) -> float:
+        """Annualised volatility of the external walk at ``price_cents``: each step makes 1–3
+        (two on average) moves of stdev ``btc_step_cents/√2``, so a step's variance is
+        ``btc_step_cents²``."""
+        if self.crypto_vol_annual is not None:
+            return self.crypto_vol_annual
+        per_second = self.btc_step_cents / math.sqrt(self.step_seconds) / price_cents
+        return per_second * math.sqrt(_MS_PER_YEAR / 1000)
 
 
 # --------------------------------------------------------------------------- external price
@@ -264,25 +275,59 @@ class MultiOutcomeContract(Contract):
 
 
 class BtcAboveContract(Contract):
-    """P(BTC at close > strike) from a lognormal model, on the lagged external price."""
+    """P(BTC at close > strike) from a lognormal model, on the lagged external price.
+
+    ``averaging_seconds`` > 0 prices a contract that settles on the average of the last that
+    many seconds (Kalshi's BRTI rule): the variance of the average, and inside the window the
+    part already observed, so the market maker is not naive in the final minute.
+    """
 
     def __init__(
-        self, external: ExternalPrice, strike_cents: int, close_ms: int, lag: Callable[[], int]
+        self,
+        external: ExternalPrice,
+        strike_cents: int,
+        close_ms: int,
+        lag: Callable[[], int],
+        averaging_seconds: int = 0,
     ) -> None:
         self.external = external
         self.strike_cents = strike_cents
         self.close_ms = close_ms
         self.lag = lag
+        self.averaging_seconds = averaging_seconds
         self.vol = 0.6
 
     def step(self, rng: random.Random, settings: ScenarioSettings) -> None:
-        self.vol = settings.crypto_vol_annual
+        self.vol = settings.walk_volatility(self.external.cents)
 
     def fair(self, leg: str, now_ms: int) -> int:
-        spot = self.external.price_at(now_ms - self.lag())
-        remaining = max(self.close_ms - now_ms, 60_000) / _MS_PER_YEAR
-        d = math.log(spot / self.strike_cents) / (self.vol * math.sqrt(remaining))
-        probability = 0.5 * (1 + math.erf(d / math.sqrt(2)))
+        seen_ms = now_ms - self.lag()
+        spot = self.external.price_at(seen_ms)
+        sigma2 = (self.vol**2) * 1000 / _MS_PER_YEAR  # per second
+        remaining = max(self.close_ms - seen_ms, 0) / 1000
+        window = float(self.averaging_seconds)
+        mean = math.log(spot)
+        if window == 0:
+            variance = sigma2 * max(remaining, 60.0)
+        elif remaining >= window:
+            variance = sigma2 * (remaining - 2 * window / 3)
+        else:
+            begin = self.close_ms - int(window * 1000)
+            observed = []
+            for at, cents in reversed(self.external.history):
+                if at < begin:
+                    break
+                if at <= seen_ms:
+                    observed.append(math.log(cents))
+            elapsed = window - remaining
+            observed_mean = sum(observed) / len(observed) if observed else mean
+            mean = (observed_mean * elapsed + mean * remaining) / window
+            variance = sigma2 * remaining**3 / (3 * window**2)
+        if variance <= 0:
+            probability = 1.0 if mean > math.log(self.strike_cents) else 0.0
+        else:
+            d = (mean - math.log(self.strike_cents)) / math.sqrt(variance)
+            probability = 0.5 * (1 + math.erf(d / math.sqrt(2)))
         return min(9_900, max(100, round(probability * PRICE_SCALE)))
 
 
@@ -373,6 +418,13 @@ class Scenario:
         self.contracts["btc-above"] = BtcAboveContract(self.external, strike, day_close, lag)
         self.contracts["btc-updown"] = BtcAboveContract(
             self.external, self.settings.btc_start_cents, updown_close, lag
+        )
+        # Kalshi's crypto markets settle on a 60-second average of the index, not one print.
+        self.contracts["btc-above-avg"] = BtcAboveContract(
+            self.external, strike, day_close, lag, averaging_seconds=60
+        )
+        self.contracts["btc-updown-avg"] = BtcAboveContract(
+            self.external, self.settings.btc_start_cents, updown_close, lag, averaging_seconds=60
         )
         self.contracts["game7"] = PairContract(Decimal("0.55"))
         self.contracts["nominee"] = MultiOutcomeContract(
@@ -509,7 +561,7 @@ class Scenario:
                 f"before {iso(day_close)} is above {kalshi_strike}, then the market resolves to "
                 "Yes."
             ),
-            quoting=Quoting("btc-above", "yes"),
+            quoting=Quoting("btc-above-avg", "yes"),
             close_ms=day_close,
             pair="btc-above",
             strike={"strike_type": "greater", "floor_strike": kalshi_strike},
@@ -523,7 +575,7 @@ class Scenario:
                 "If the simple average of the sixty seconds of CF Benchmarks' BRTI before the "
                 "close is at least the simple average before the open, the market resolves to Yes."
             ),
-            quoting=Quoting("btc-updown", "yes"),
+            quoting=Quoting("btc-updown-avg", "yes"),
             close_ms=updown_close,
             strike={
                 "strike_type": "greater_or_equal",

@@ -5,7 +5,8 @@ One store per venue feed, keyed by instrument id (a Polymarket token id, a Kalsh
 
 Reading (all cheap, none allocate more than the answer):
 
-- ``best_bid_ask(instrument_id) -> (bid, ask)``: best prices as Decimal or None per side.
+- ``best_bid_ask(instrument_id) -> (bid, ask)``: best prices as Decimal or None per side;
+  ``best_ask_micros`` gives the ask as integer micro-units without building a Decimal.
 - ``top(instrument_id) -> Top | None``: best prices and their sizes.
 - ``snapshot(instrument_id, depth=10) -> BookSnapshot``: the top ``depth`` levels as a domain
   snapshot (``depth=None`` for all). Raises KeyError for an instrument with no book.
@@ -50,6 +51,7 @@ from pmarb.venues.fixedpoint import to_decimal
 
 log = logging.getLogger(__name__)
 
+MICROS = 1_000_000
 FEED_KEY = "*feed*"
 """FeedHealth key recording that the connection delivered data at all (any instrument)."""
 
@@ -172,6 +174,16 @@ class BookStore:
         if yes_id is not None:
             return self.books.get(yes_id), True
         return self.books.get(instrument_id), False
+
+    def best_ask_micros(self, instrument_id: str) -> int | None:
+        """The best ask in micro-units, with no Decimal built: the scanner's first filter."""
+        yes_id = self._complement_of.get(instrument_id)
+        if yes_id is not None:
+            book = self.books.get(yes_id)
+            bid = None if book is None else book.bids.highest()
+            return None if bid is None else MICROS - bid
+        book = self.books.get(instrument_id)
+        return None if book is None else book.asks.lowest()
 
     def best_bid_ask(self, instrument_id: str) -> tuple[Decimal | None, Decimal | None]:
         book, flipped = self._resolve(instrument_id)

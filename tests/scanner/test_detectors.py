@@ -121,14 +121,22 @@ def test_a_fee_tight_market_produces_nothing() -> None:
     )
 
 
-def test_business_key_is_stable_within_a_bucket_and_changes_with_prices() -> None:
+def test_signature_names_the_situation_not_the_prices() -> None:
     m = market()
     yes, no = book("M:y", levels(("0.40", "50"))), book("M:n", levels(("0.50", "30")))
     first = intra_venue(m, yes, no, NOW, ScannerConfig())
     again = intra_venue(m, yes, no, NOW + timedelta(seconds=1), ScannerConfig())
     moved = intra_venue(m, book("M:y", levels(("0.41", "50"))), no, NOW, ScannerConfig())
     assert first and again and moved
-    assert first.business_key == again.business_key != moved.business_key
+    assert first.business_key == again.business_key == moved.business_key
+    other = intra_venue(
+        market(market_id="N"),
+        book("N:y", levels(("0.40", "50"))),
+        book("N:n", levels(("0.50", "30"))),
+        NOW,
+        ScannerConfig(),
+    )
+    assert other is not None and other.business_key != first.business_key
 
 
 def test_cross_venue_orientation() -> None:

@@ -116,7 +116,9 @@ async def test_injected_situations_show_in_the_books(kalshi_signer: KalshiSigner
         assert sum(a for a in asks if a is not None) == Decimal("0.97")
         sim.inject_steady_state()
         sim.advance(10)
-        for pair_key in ("fed-dec-cut", "btc-above"):
+        # Only the Fed pair is one contract: Kalshi's BTC market settles on a 60 s average of
+        # BRTI, Polymarket's on one print, so their fair prices legitimately differ.
+        for pair_key in ("fed-dec-cut",):
             markets = sim.pair(pair_key)
             bid = sim.book(
                 VenueId.POLYMARKET, markets[VenueId.POLYMARKET].yes_instrument_id
@@ -133,10 +135,12 @@ async def test_injected_situations_show_in_the_books(kalshi_signer: KalshiSigner
         before = sim.book(VenueId.KALSHI, btc).best_bid
         sim.inject_oracle_lag(Decimal("0.03"), lag_seconds=5)
         sim.advance(2)
-        assert sim.book(VenueId.KALSHI, btc).best_bid == before
+        during = sim.book(VenueId.KALSHI, btc).best_bid
+        assert before is not None and during is not None
+        assert abs(during - before) <= Decimal("0.01"), "at most a tick of time decay"
         sim.advance(5)
         after = sim.book(VenueId.KALSHI, btc).best_bid
-        assert after is not None and before is not None and after > before
+        assert after is not None and after - before >= Decimal("0.05")
 
 
 def test_pmarb_sim_cli_serves_and_stops_on_sigterm() -> None:

@@ -101,6 +101,9 @@ def fill_direction(
     return Outcome.YES, Side.BUY if long_yes else Side.SELL, yes_price
 
 
+SNAPSHOT_RETRY_SECONDS = 2.0
+
+
 class KalshiStreamHandler:
     def __init__(
         self,
@@ -127,6 +130,8 @@ class KalshiStreamHandler:
         self.gaps = 0
         self.deltas_applied = 0
         self.ignored_without_snapshot = 0
+        self.snapshot_requests = 0
+        self._snapshot_requested: dict[str, float] = {}
         # Diagnostics that tell the two NO-side price conventions apart in a recording
         # (kept per update only with ``audit``; replay uses them to infer the convention).
         self.audit = audit
@@ -255,6 +260,17 @@ class KalshiStreamHandler:
             self._on_gap(sid, tickers)
         return snapshot
 
+    def _ask_for_snapshot(self, sid: int | None, ticker: str, now: float) -> None:
+        """Deltas keep coming for a book whose snapshot never arrived (lost while the socket
+        was silent, say): ask for one again, at most every couple of seconds per market."""
+        if sid is None or self._on_gap is None:
+            return
+        if now - self._snapshot_requested.get(ticker, float("-inf")) < SNAPSHOT_RETRY_SECONDS:
+            return
+        self._snapshot_requested[ticker] = now
+        self.snapshot_requests += 1
+        self._on_gap(sid, [ticker])
+
     def _yes_ask(self, price: str, use_yes_price: bool) -> int:
         """A NO-side level's price as a YES ask in micro-units."""
         if use_yes_price:
@@ -323,6 +339,7 @@ class KalshiStreamHandler:
         book = store.books.get(body.market_ticker + ":yes")
         if book is None or not book.valid:
             self.ignored_without_snapshot += 1
+            self._ask_for_snapshot(sid, body.market_ticker, now)
             return
         parsed = PARSED.get
         try:

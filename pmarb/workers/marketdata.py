@@ -1,0 +1,508 @@
+"""``pmarb marketdata``: the data plane, and the worker for everything that needs live books.
+
+Venue watchers keep every book in memory; oracle feeds keep the latest ticks; the scanner
+re-evaluates only what an update touches and emits opportunities; this process starts one
+OpportunityWorkflow per opportunity, eagerly, on its own task queue, and runs that workflow and
+its order activities itself (eager start and eager activities need the same process and client;
+paper fills need the live books). Market data never enters workflow history: only the
+opportunity that is worth acting on does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.worker import Worker
+
+from pmarb.activities.orders import OrderActivities
+from pmarb.activities.record import RecordActivities
+from pmarb.activities.risk import RiskActivities
+from pmarb.config import Settings
+from pmarb.domain.market import Market, VenueId
+from pmarb.domain.money import ZERO
+from pmarb.domain.opportunity import Opportunity
+from pmarb.domain.oracle import OracleSource, TickKind, series_key
+from pmarb.feeds.health import FeedHealth
+from pmarb.infra.runtime import Endpoints
+from pmarb.oracles.binance import binance_feed
+from pmarb.oracles.fair_value.live import LiveFairValues
+from pmarb.oracles.stream import StreamingOracleFeed
+from pmarb.scanner.config import ScannerConfig
+from pmarb.scanner.detectors import MatchedPair
+from pmarb.scanner.scanner import Scanner
+from pmarb.store.db import open_pool
+from pmarb.store.feed_health import publish_feed_health
+from pmarb.store.markets import get_markets, upsert_markets
+from pmarb.store.matches import list_matches
+from pmarb.store.risk_state import read_halt_state
+from pmarb.store.tournament import latest_allocations
+from pmarb.strategies.allocator import equal_budgets
+from pmarb.strategies.base import StrategyBudget
+from pmarb.venues.base import Venue
+from pmarb.venues.factory import LiveVenue, build_live_venues, trading_venues
+from pmarb.venues.kalshi.adapter import KalshiVenue
+from pmarb.venues.polymarket.adapter import PolymarketVenue
+from pmarb.workers.client import connect_client
+from pmarb.workers.worker import workflow_runner
+from pmarb.workflows import search_attributes
+from pmarb.workflows.opportunity import OpportunityInput, OpportunityWorkflow
+from pmarb.workflows.risk_guardian import WORKFLOW_ID as GUARDIAN_ID
+from pmarb.workflows.risk_guardian import RiskGuardianWorkflow, ValueUpdate
+
+log = logging.getLogger(__name__)
+
+BUDGET_REFRESH_SECONDS = 30.0
+HALT_POLL_SECONDS = 0.5
+HEALTH_PUBLISH_SECONDS = 2.0
+VALUATION_SECONDS = 5.0
+# Tell the guardian about the portfolio value only when it moves this share of the bankroll.
+MATERIAL_MOVE = Decimal("0.005")
+
+
+class StartStats:
+    def __init__(self) -> None:
+        self.recent: deque[Opportunity] = deque(maxlen=100)
+        self.detected = 0
+        self.started = 0
+        self.duplicates = 0
+        self.suppressed_halted = 0
+        self.failed = 0
+
+
+class MarketDataService:
+    def __init__(
+        self,
+        settings: Settings,
+        endpoints: Endpoints,
+        *,
+        trade: bool = True,
+        on_ready: Callable[[MarketDataService], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.endpoints = endpoints
+        self.trade = trade
+        self._on_ready = on_ready
+        self.live: dict[VenueId, LiveVenue] = {}
+        self.venues: dict[VenueId, Venue] = {}
+        self.markets: dict[tuple[VenueId, str], Market] = {}
+        self.oracles: list[StreamingOracleFeed] = []
+        # Trades first: they carry the exchange's own time, while spot bookTicker frames have
+        # none and can only be stamped on arrival.
+        self.fair_values = LiveFairValues(
+            {
+                "BTC": [
+                    series_key(OracleSource.BINANCE, "BTCUSDT", TickKind.TRADE),
+                    series_key(OracleSource.BINANCE, "BTCUSDT", TickKind.MID),
+                ]
+            },
+            max_age_seconds=settings.risk.stale_quote_seconds,
+        )
+        self.scanner: Scanner | None = None
+        self.stats = StartStats()
+        self.halted = False
+        self.paused = False
+        self._queue: asyncio.Queue[Opportunity] = asyncio.Queue(maxsize=1000)
+        self._budgets: tuple[StrategyBudget, ...] = tuple(equal_budgets(settings.risk.bankroll))
+        self._last_value_sent: Decimal | None = None
+        self.client: Client | None = None
+        self.pool: AsyncConnectionPool[Any] | None = None
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    async def _discover(self) -> list[Market]:
+        found: list[Market] = []
+        for venue_id, adapter in self.live.items():
+            try:
+                markets = await adapter.discover_markets()
+            except Exception as e:
+                log.error("%s: market discovery failed: %s", venue_id, e)
+                continue
+            log.info("%s: %d markets", venue_id, len(markets))
+            found.extend(markets)
+            for market in markets:
+                self.markets[(venue_id, market.market_id)] = market
+                add = getattr(self.venues.get(venue_id), "add_market", None)
+                if add is not None:
+                    add(market)
+        assert self.pool is not None
+        async with self.pool.connection() as conn:
+            await upsert_markets(conn, found)
+        return found
+
+    async def _tradable_pairs(self) -> list[MatchedPair]:
+        assert self.pool is not None
+        async with self.pool.connection() as conn:
+            matches = await list_matches(conn, tradable=True, limit=10_000)
+            stored = await get_markets(
+                conn,
+                [(m.venue_a, m.market_a) for m in matches]
+                + [(m.venue_b, m.market_b) for m in matches],
+            )
+        pairs = []
+        for match in matches:
+            a = self.markets.get((VenueId(match.venue_a), match.market_a)) or stored.get(
+                (match.venue_a, match.market_a)
+            )
+            b = self.markets.get((VenueId(match.venue_b), match.market_b)) or stored.get(
+                (match.venue_b, match.market_b)
+            )
+            if a is None or b is None or match.relation not in ("equivalent", "inverted"):
+                continue
+            pairs.append(MatchedPair(match.id, a, b, inverted=match.relation == "inverted"))
+        return pairs
+
+    def _register_detectors(self, markets: list[Market], pairs: list[MatchedPair]) -> None:
+        assert self.scanner is not None
+        scanner = self.scanner
+        events: dict[tuple[VenueId, str], list[Market]] = {}
+        oracle_markets = 0
+        for market in markets:
+            scanner.add_binary_market(market)
+            if market.neg_risk and market.event_id and not market.neg_risk_augmented:
+                events.setdefault((market.venue, market.event_id), []).append(market)
+            symbols = self.fair_values.series_for(market)
+            if symbols:
+                scanner.add_oracle_market(market, symbols)
+                oracle_markets += 1
+        for members in events.values():
+            if len(members) >= 2:
+                scanner.add_neg_risk_event(members)
+        for pair in pairs:
+            scanner.add_pair(pair)
+        log.info(
+            "scanner: %d markets, %d neg-risk events, %d matched pairs, %d oracle-priced",
+            len(markets),
+            len(events),
+            len(pairs),
+            oracle_markets,
+        )
+
+    def _feeds(self) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
+        runners: list[Callable[[asyncio.Event], Awaitable[None]]] = []
+        for venue_id, adapter in self.live.items():
+            markets = [m for (v, _), m in self.markets.items() if v is venue_id]
+            if not markets:
+                continue
+            if isinstance(adapter, PolymarketVenue):
+                assets = [i for m in markets for i in (m.yes_instrument_id, m.no_instrument_id)]
+                runners.extend(feed.run for feed in adapter.stream(assets))
+            elif isinstance(adapter, KalshiVenue):
+                runners.append(adapter.stream([m.market_id for m in markets]).run)
+        oracle_settings = self.settings.oracles
+        if oracle_settings.binance.url:
+            feed = binance_feed(oracle_settings.binance)
+            feed.subscribe(self._on_tick)
+            self.oracles.append(feed)
+            runners.append(feed.run)
+        return runners
+
+    def _on_tick(self, tick: Any) -> None:
+        self.fair_values.observe(tick)
+        if self.scanner is not None:
+            self.scanner.on_oracle_update(tick.series)
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        settings = self.settings
+        self.client = await connect_client(
+            self.endpoints.temporal_address,
+            namespace=settings.temporal_namespace,
+            api_key=(
+                settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+            ),
+            tls=settings.temporal_tls,
+        )
+        self.pool = await open_pool(self.endpoints.database_url, max_size=8)
+        self.live = build_live_venues(settings.venues)
+        self.venues = trading_venues(
+            self.live, settings.venues, paper=settings.paper, bankroll=settings.risk.bankroll
+        )
+        markets = await self._discover()
+        self.scanner = Scanner(
+            {venue_id: adapter.store for venue_id, adapter in self.live.items()},
+            self._enqueue,
+            config=ScannerConfig(
+                max_book_age_seconds=settings.risk.stale_quote_seconds * 2,
+                max_oracle_age_seconds=settings.risk.stale_quote_seconds,
+            ),
+            fair_values=self.fair_values,
+        )
+        self._register_detectors(markets, await self._tradable_pairs())
+        for venue_id, adapter in self.live.items():
+            adapter.store.add_listener(
+                lambda instrument, v=venue_id: self._on_book(v, instrument)  # type: ignore[misc]
+            )
+        runners = self._feeds()
+        orders = OrderActivities(self.venues, self.pool, paper=settings.paper)
+        risk = RiskActivities(self.pool, settings.risk)
+        record = RecordActivities(self.pool)
+        worker = Worker(
+            self.client,
+            task_queue=settings.marketdata_task_queue,
+            workflows=[OpportunityWorkflow],
+            activities=[
+                risk.check_risk,
+                orders.place_orders,
+                orders.cancel_orders,
+                orders.wait_for_fill,
+                orders.unwind,
+                orders.await_settlement,
+                record.close_trade,
+                record.record_unpursued,
+            ],
+            workflow_runner=workflow_runner(),
+            graceful_shutdown_timeout=timedelta(seconds=30),
+            max_cached_workflows=2000,
+        )
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.ensure_future(runner(stop)) for runner in runners
+        ]
+        loops: list[Coroutine[Any, Any, None]] = [
+            self._every(stop, HALT_POLL_SECONDS, self._refresh_halt),
+            self._every(stop, BUDGET_REFRESH_SECONDS, self._refresh_budgets),
+            self._every(stop, HEALTH_PUBLISH_SECONDS, self._publish_health),
+            self._every(stop, VALUATION_SECONDS, self._value_portfolio),
+        ]
+        if self.trade:
+            loops.append(self._start_workflows(stop))
+        tasks += [asyncio.create_task(loop) for loop in loops]
+        try:
+            async with worker:
+                if self._on_ready is not None:
+                    await self._on_ready(self)
+                log.info(
+                    "market data running: %d markets, %d feeds, %s",
+                    len(self.markets),
+                    len(runners),
+                    "paper" if settings.paper else "LIVE",
+                )
+                await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for adapter in self.live.values():
+                with contextlib.suppress(Exception):
+                    await adapter.aclose()
+            await self.pool.close()
+
+    def _on_book(self, venue: VenueId, instrument_id: str) -> None:
+        if self.scanner is not None:
+            self.scanner.on_book_update(venue, instrument_id)
+
+    def _enqueue(self, opportunity: Opportunity) -> None:
+        self.stats.detected += 1
+        self.stats.recent.append(opportunity)
+        try:
+            self._queue.put_nowait(opportunity)
+        except asyncio.QueueFull:
+            log.warning("opportunity queue full; dropping %s", opportunity.business_key)
+
+    async def _every(
+        self, stop: asyncio.Event, seconds: float, action: Callable[[], Awaitable[None]]
+    ) -> None:
+        while not stop.is_set():
+            try:
+                await action()
+            except Exception as e:
+                log.warning("%s failed: %s", getattr(action, "__name__", "task"), e)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+    async def _start_workflows(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            opportunity = await self._queue.get()
+            if self.halted or self.paused:
+                self.stats.suppressed_halted += 1
+                continue
+            await self.start(opportunity)
+
+    async def start(self, opportunity: Opportunity) -> WorkflowHandle[Any, Any] | None:
+        """Start the opportunity's lifecycle; a duplicate detection starts nothing new."""
+        assert self.client is not None
+        legs = opportunity.legs
+        summary = (
+            f"{opportunity.kind.value} "
+            + " + ".join(f"{leg.venue}:{leg.outcome}@{leg.limit_price}" for leg in legs)
+            + f" × {opportunity.size} edge {opportunity.edge:.4f}"
+        )[:200]
+        try:
+            handle = await self.client.start_workflow(
+                OpportunityWorkflow.run,
+                OpportunityInput(opportunity, self._budgets, self.settings.marketdata_task_queue),
+                id=opportunity.workflow_id,
+                task_queue=self.settings.marketdata_task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                request_eager_start=True,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(
+                            search_attributes.VENUE,
+                            ",".join(v.value for v in opportunity.venues),
+                        ),
+                        SearchAttributePair(
+                            search_attributes.MARKET,
+                            ",".join(dict.fromkeys(leg.market_id for leg in legs))[:200],
+                        ),
+                        SearchAttributePair(
+                            search_attributes.OPPORTUNITY_KIND, opportunity.kind.value
+                        ),
+                        SearchAttributePair(search_attributes.STAGE, "bid"),
+                    ]
+                ),
+                static_summary=summary,
+            )
+        except WorkflowAlreadyStartedError:
+            self.stats.duplicates += 1
+            return None
+        except Exception as e:
+            self.stats.failed += 1
+            log.warning("could not start %s: %s", opportunity.workflow_id, e)
+            return None
+        self.stats.started += 1
+        return handle
+
+    # -- periodic --------------------------------------------------------------------------
+
+    async def _refresh_halt(self) -> None:
+        assert self.pool is not None
+        async with self.pool.connection() as conn:
+            state = await read_halt_state(conn)
+        self.halted = state.halted
+        self.paused = state.paused_until is not None and state.paused_until > datetime.now(UTC)
+        if self.scanner is not None:
+            self.scanner.enabled = not (self.halted or self.paused)
+
+    async def _refresh_budgets(self) -> None:
+        assert self.pool is not None
+        async with self.pool.connection() as conn:
+            rows = await latest_allocations(conn)
+        if not rows:
+            return
+        self._budgets = tuple(
+            StrategyBudget(
+                row["strategy"],
+                Decimal(row["fraction"]) * self.settings.risk.bankroll,
+                row["status"] == "active",
+            )
+            for row in rows
+        )
+
+    def feed_healths(self) -> list[FeedHealth]:
+        healths: dict[str, FeedHealth] = {}
+        for adapter in self.live.values():
+            healths[adapter.store.health.name] = adapter.store.health
+        for feed in self.oracles:
+            healths[feed.health.name] = feed.health
+        return list(healths.values())
+
+    async def _publish_health(self) -> None:
+        assert self.pool is not None
+        max_age = self.settings.risk.stale_quote_seconds * 2
+        snapshots = [health.snapshot(max_age) for health in self.feed_healths()]
+        stale = []
+        if self.scanner is not None:
+            stale = [
+                (venue.value, instrument, None, True)
+                for venue, instrument in sorted(self.scanner.stats.stale_instruments)
+            ][:200]
+        async with self.pool.connection() as conn:
+            await publish_feed_health(conn, snapshots, stale)
+
+    async def _value_portfolio(self) -> None:
+        """Mark positions to market into portfolio_snapshots; tell the guardian on a move."""
+        assert self.pool is not None
+        bankroll = self.settings.risk.bankroll
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "select venue, market_id, outcome, instrument_id, size, average_price, "
+                    "realized_pnl from positions"
+                )
+            ).fetchall()
+            deployed_row = await (
+                await conn.execute(
+                    "select coalesce(sum(capital), 0) as d from exposure_reservations "
+                    "where status = 'active'"
+                )
+            ).fetchone()
+            realized = sum((Decimal(r["realized_pnl"]) for r in rows), ZERO)
+            held_value = ZERO
+            unrealized = ZERO
+            for row in rows:
+                size = Decimal(row["size"])
+                if size == ZERO:
+                    continue
+                mark = self._mark(VenueId(row["venue"]), row["instrument_id"])
+                price = mark if mark is not None else Decimal(row["average_price"])
+                held_value += size * price
+                unrealized += size * (price - Decimal(row["average_price"]))
+            value = bankroll + realized + unrealized
+            await conn.execute(
+                """
+                insert into portfolio_snapshots (value, cash, deployed, unrealized_pnl,
+                                                 realized_pnl)
+                values (%s, %s, %s, %s, %s)
+                """,
+                (
+                    value,
+                    value - held_value,
+                    Decimal(deployed_row["d"]) if deployed_row else ZERO,
+                    unrealized,
+                    realized,
+                ),
+            )
+        last = self._last_value_sent
+        if last is None or abs(value - last) >= bankroll * MATERIAL_MOVE:
+            await self._signal_guardian(value)
+
+    def _mark(self, venue: VenueId, instrument_id: str) -> Decimal | None:
+        adapter = self.live.get(venue)
+        if adapter is None:
+            return None
+        bid, ask = adapter.store.best_bid_ask(instrument_id)
+        if bid is not None and ask is not None:
+            return (bid + ask) / 2
+        return bid if bid is not None else ask
+
+    async def _signal_guardian(self, value: Decimal) -> None:
+        if self.client is None:
+            return
+        handle = self.client.get_workflow_handle_for(RiskGuardianWorkflow.run, GUARDIAN_ID)
+        try:
+            await handle.signal(
+                RiskGuardianWorkflow.portfolio_value,
+                ValueUpdate(value=value, update_id=f"value-{time.time_ns()}"),
+            )
+        except Exception as e:
+            log.debug("risk guardian not reachable for a value update: %s", e)
+            return
+        self._last_value_sent = value
+
+
+async def run_marketdata(settings: Settings, endpoints: Endpoints) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await MarketDataService(settings, endpoints).run(stop)
