@@ -56,7 +56,21 @@ def settings_or_exit(process: str) -> Settings:
     except ConfigError as e:
         raise fail(str(e), EXIT_CONFIG) from None
     logs.configure(settings.log_level, process)
-    for secret in (settings.database_url, settings.temporal_api_key, settings.secret_key):
+    venues = settings.venues
+    if settings.database_url is not None:
+        from urllib.parse import urlsplit
+
+        logs.register_secret(urlsplit(settings.database_url.get_secret_value()).password)
+    for secret in (
+        settings.temporal_api_key,
+        settings.secret_key,
+        settings.anthropic_api_key,
+        venues.polymarket.private_key,
+        venues.polymarket.api_secret,
+        venues.polymarket.api_passphrase,
+        venues.kalshi.private_key_pem,
+        settings.oracles.openweathermap.api_key,
+    ):
         if secret is not None:
             logs.register_secret(secret.get_secret_value())
     return settings
@@ -74,10 +88,10 @@ def _print_urls(urls: Any) -> None:
     )
 
 
-def _run_stack(settings: Settings, extra: Any = ()) -> None:
+def _run_stack(settings: Settings, **options: Any) -> None:
     from pmarb.infra.stack import Stack, StackError
 
-    stack = Stack(settings, extra_children=extra, report=lambda line: console.print(f"· {line}"))
+    stack = Stack(settings, report=lambda line: console.print(f"· {line}"), **options)
     try:
         code = asyncio.run(stack.run(_print_urls))
     except StackError as e:
@@ -94,10 +108,39 @@ def up() -> None:
 @app.command()
 def demo() -> None:
     """Everything `up` starts, on paper, with no account, key or network."""
+    from pmarb.infra import demo as demo_setup
+    from pmarb.infra.stack import require_free_port
+
     settings = settings_or_exit("demo")
     if not settings.paper:
         raise fail("demo always trades on paper; unset PMARB_PAPER", EXIT_CONFIG)
-    _run_stack(settings)
+    for offset in range(len(demo_setup.SIM_SERVERS)):
+        try:
+            require_free_port("127.0.0.1", settings.sim_port_base + offset, "PMARB_SIM_PORT_BASE")
+        except Exception as e:
+            raise fail(str(e)) from None
+    setup = demo_setup.prepare(settings)
+
+    def say(line: str) -> None:
+        console.print(f"· {line}")
+
+    async def simulator_ready(_: Any) -> None:
+        await demo_setup.wait_for_simulator(setup.admin_url)
+        say(f"simulator ready (admin {setup.admin_url})")
+
+    async def confirm_pair(database_url: str) -> None:
+        await demo_setup.confirm_demo_pair(setup.admin_url, database_url, say)
+
+    async def director(_: str) -> None:
+        await demo_setup.direct(setup.admin_url, say)
+
+    _run_stack(
+        settings,
+        extra_children=[setup.sim],
+        extra_env=setup.env,
+        before_services=simulator_ready,
+        background=[confirm_pair, director],
+    )
 
 
 @app.command()

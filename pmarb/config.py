@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     temporal_port: int = Field(7233, ge=1, le=65535)
     temporal_ui_port: int = Field(8233, ge=1, le=65535)
     postgres_port: int = Field(55432, ge=1, le=65535, description="Embedded PostgreSQL port.")
+    sim_port_base: int = Field(
+        18100, ge=1, le=65500, description="First of the seven ports the demo simulator uses."
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     paper: bool = True

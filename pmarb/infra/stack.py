@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -114,12 +114,19 @@ class Stack:
         settings: Settings,
         *,
         extra_children: Sequence[ChildSpec] = (),
+        extra_env: Mapping[str, str] | None = None,
+        before_services: Callable[[Supervisor], Awaitable[None]] | None = None,
+        background: Sequence[Callable[[str], Coroutine[Any, Any, None]]] = (),
         report: Callable[[str], None] = print,
     ) -> None:
         self.settings = settings
         self.extra_children = extra_children
+        self.extra_env = dict(extra_env or {})
+        self.before_services = before_services
+        self.background = background
         self.report = report
         self.logs = settings.data_dir / "logs"
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def _start_postgres(self, supervisor: Supervisor) -> str:
         if self.settings.database_url is not None:
@@ -186,14 +193,11 @@ class Stack:
             ),
         )
         child_env = {
+            **self.extra_env,
             "DATABASE_URL": database_url,
             "TEMPORAL_ADDRESS": temporal_address,
             "PMARB_DATA_DIR": str(self.settings.data_dir),
         }
-        for name in ("worker", "api"):
-            await supervisor.start(
-                ChildSpec(name=name, argv=pmarb_command(name), env=child_env, restart=True)
-            )
         for extra in self.extra_children:
             await supervisor.start(
                 ChildSpec(
@@ -206,6 +210,20 @@ class Stack:
                     log_file=extra.log_file,
                 )
             )
+        if self.before_services is not None:
+            await unless_failed(supervisor, self.before_services(supervisor))
+        for name in ("worker", "marketdata", "api"):
+            await supervisor.start(
+                ChildSpec(
+                    name=name,
+                    argv=pmarb_command(name),
+                    env=child_env,
+                    restart=True,
+                    stop_timeout=45 if name != "api" else 15,
+                )
+            )
+        for task in self.background:
+            self._tasks.append(asyncio.create_task(task(database_url)))
         await unless_failed(supervisor, wait_http_ok(f"{api}/healthz"))
         return StackUrls(
             api=api,
@@ -241,6 +259,8 @@ class Stack:
                 return 0
             finally:
                 stopper.cancel()
+                for task in self._tasks:
+                    task.cancel()
                 self.report("stopping…")
                 await supervisor.stop_all()
                 remove_runtime(self.settings)

@@ -20,3 +20,6 @@ class ScannerConfig:
     max_book_age_seconds: float = 10.0
     max_oracle_age_seconds: float = 5.0
     depth: int = 20
+    # Walk no deeper than this above the best price: the risk guardian rejects a trade whose
+    # expected fill is further than its slippage limit from the quote.
+    max_slippage: Decimal | None = Decimal("0.02")

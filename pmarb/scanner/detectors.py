@@ -80,6 +80,14 @@ def _leg(
     )
 
 
+def _within_slippage(book: BookSnapshot, config: ScannerConfig) -> tuple[Level, ...]:
+    asks = book.asks[: config.depth]
+    if config.max_slippage is None or not asks:
+        return asks
+    worst = asks[0].price + config.max_slippage
+    return tuple(level for level in asks if level.price <= worst)
+
+
 def _quote(side: BundleSide) -> QuoteStamp:
     best = side.book.best_ask
     assert best is not None
@@ -104,7 +112,7 @@ def bundle(
 ) -> Opportunity | None:
     """The bundle's executable size and edge after fees, or None if it does not pay."""
     ladders = tuple(
-        LegLadder(side.book.asks[: config.depth], side.market.fees, side.market.min_size)
+        LegLadder(_within_slippage(side.book, config), side.market.fees, side.market.min_size)
         for side in sides
     )
     walk = walk_bundle(ladders)
@@ -207,7 +215,7 @@ def oracle_lag(
         (Outcome.NO, no, ONE - fair.probability),
     ):
         taken: list[Level] = []
-        for level in book.asks[: config.depth]:
+        for level in _within_slippage(book, config):
             per_unit_fee = market.fees.fee(level.price, level.size) / level.size
             if value - level.price - per_unit_fee < threshold:
                 break

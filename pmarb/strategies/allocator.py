@@ -23,24 +23,30 @@ STRATEGIES: Mapping[str, StrategyFn] = {
 
 
 def collect_bids(
-    opportunity: Opportunity, budgets: Sequence[StrategyBudget], now: datetime
+    opportunity: Opportunity,
+    budgets: Sequence[StrategyBudget],
+    now: datetime,
+    market_cap: Decimal | None = None,
 ) -> list[Bid]:
     bids = []
     for budget in budgets:
         strategy = STRATEGIES.get(budget.strategy)
         if strategy is None or not budget.active or budget.capital <= ZERO:
             continue
-        bid = strategy(opportunity, BidContext(budget=budget.capital, now=now))
+        bid = strategy(opportunity, BidContext(budget.capital, now, market_cap))
         if bid is not None and bid.expected_profit > ZERO and bid.capital <= budget.capital:
             bids.append(bid)
     return bids
 
 
 def choose_bid(
-    opportunity: Opportunity, budgets: Sequence[StrategyBudget], now: datetime
+    opportunity: Opportunity,
+    budgets: Sequence[StrategyBudget],
+    now: datetime,
+    market_cap: Decimal | None = None,
 ) -> Bid | None:
     """The winning bid, or None. Ties go to the larger profit, then to the name (determinism)."""
-    bids = collect_bids(opportunity, budgets, now)
+    bids = collect_bids(opportunity, budgets, now, market_cap)
     if not bids:
         return None
     return max(bids, key=lambda bid: (bid.score, bid.expected_profit, _reverse_name(bid)))

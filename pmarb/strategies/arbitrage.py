@@ -56,7 +56,7 @@ def atomic_arb(
     """Both (all) legs FOK from one activity; if one fills alone it is unwound."""
     if not _is_bundle(opportunity):
         return None
-    size = affordable_size(opportunity.legs, opportunity.size, context.budget)
+    size = affordable_size(opportunity.legs, opportunity.size, context.budget, context.market_cap)
     if size <= ZERO:
         return None
     orders = tuple(plan_order(leg, size, TimeInForce.FOK) for leg in opportunity.legs)
@@ -81,7 +81,7 @@ def leg_and_hedge(
     """The less liquid leg first (FOK); the others as a hedge within a window, else unwind."""
     if not _is_bundle(opportunity):
         return None
-    size = affordable_size(opportunity.legs, opportunity.size, context.budget)
+    size = affordable_size(opportunity.legs, opportunity.size, context.budget, context.market_cap)
     if size <= ZERO:
         return None
     depth = {quote.instrument_id: quote.size for quote in opportunity.quotes}

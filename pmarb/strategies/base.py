@@ -29,6 +29,9 @@ class StrategyBudget:
 class BidContext:
     budget: Decimal
     now: datetime
+    # The risk profile's per-market limit: sizing within it up front keeps bids that the
+    # guardian would reject anyway from being made (the guardian still has the last word).
+    market_cap: Decimal | None = None
 
 
 StrategyFn = Callable[[Opportunity, BidContext], Bid | None]
@@ -45,17 +48,38 @@ def unit_cost(legs: tuple[OpportunityLeg, ...], size: Decimal) -> Decimal:
     return total / size
 
 
+def _leg_cost(leg: OpportunityLeg, size: Decimal) -> Decimal:
+    if leg.side is not Side.BUY:
+        return ZERO
+    return leg.fill_price * size + leg.fees.fee(leg.fill_price, size)
+
+
 def affordable_size(
-    legs: tuple[OpportunityLeg, ...], available: Decimal, budget: Decimal
+    legs: tuple[OpportunityLeg, ...],
+    available: Decimal,
+    budget: Decimal,
+    market_cap: Decimal | None = None,
 ) -> Decimal:
-    """The largest size up to ``available`` whose cost fits ``budget`` and every leg's minimum."""
+    """The largest size up to ``available`` whose cost fits ``budget``, each leg's cost fits
+    ``market_cap``, and every leg's minimum is met."""
     if available <= ZERO or budget <= ZERO:
         return ZERO
+    if market_cap is not None:
+        for leg in legs:
+            per_unit = _leg_cost(leg, available) / available
+            if per_unit > ZERO:
+                available = min(available, market_cap / per_unit)
+        available = available.quantize(SIZE_STEP, rounding=ROUND_FLOOR)
+        if available <= ZERO:
+            return ZERO
     cost = unit_cost(legs, available)
     size = available if cost * available <= budget else budget / cost if cost > ZERO else available
     size = size.quantize(SIZE_STEP, rounding=ROUND_FLOOR)
     # Fees round up per fill, so a smaller size can cost more per unit: shrink until it fits.
-    while size > ZERO and unit_cost(legs, size) * size > budget:
+    while size > ZERO and (
+        unit_cost(legs, size) * size > budget
+        or (market_cap is not None and any(_leg_cost(leg, size) > market_cap for leg in legs))
+    ):
         size -= SIZE_STEP
     if any(size < leg.min_size for leg in legs):
         return ZERO

@@ -73,7 +73,7 @@ def oracle_sniper(
     if found is None:
         return None
     leg, fair = found
-    size = affordable_size((leg,), opportunity.size, context.budget)
+    size = affordable_size((leg,), opportunity.size, context.budget, context.market_cap)
     if size <= ZERO:
         return None
     order = plan_order(leg, size, TimeInForce.FOK)
@@ -108,7 +108,7 @@ def oracle_patient(
     limit = _round_to_tick(leg.fill_price - params.improvement, leg.tick_size)
     if limit <= ZERO:
         return None
-    size = affordable_size((leg,), opportunity.size, context.budget)
+    size = affordable_size((leg,), opportunity.size, context.budget, context.market_cap)
     if size <= ZERO:
         return None
     order = plan_order(leg, size, TimeInForce.GTD, limit_price=limit, post_only=True)
@@ -143,7 +143,7 @@ def mean_reversion(
     dislocation = fair - leg.fill_price
     if dislocation < params.min_dislocation:
         return None
-    size = affordable_size((leg,), opportunity.size, context.budget)
+    size = affordable_size((leg,), opportunity.size, context.budget, context.market_cap)
     if size <= ZERO:
         return None
     entry = plan_order(leg, size, TimeInForce.FAK)

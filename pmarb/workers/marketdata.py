@@ -70,6 +70,7 @@ from pmarb.workflows.risk_guardian import RiskGuardianWorkflow, ValueUpdate
 log = logging.getLogger(__name__)
 
 BUDGET_REFRESH_SECONDS = 30.0
+PAIR_REFRESH_SECONDS = 30.0
 HALT_POLL_SECONDS = 0.5
 HEALTH_PUBLISH_SECONDS = 2.0
 VALUATION_SECONDS = 5.0
@@ -122,6 +123,7 @@ class MarketDataService:
         self._queue: asyncio.Queue[Opportunity] = asyncio.Queue(maxsize=1000)
         self._budgets: tuple[StrategyBudget, ...] = tuple(equal_budgets(settings.risk.bankroll))
         self._last_value_sent: Decimal | None = None
+        self._pairs: list[MatchedPair] = []
         self.client: Client | None = None
         self.pool: AsyncConnectionPool[Any] | None = None
 
@@ -243,10 +245,12 @@ class MarketDataService:
             config=ScannerConfig(
                 max_book_age_seconds=settings.risk.stale_quote_seconds * 2,
                 max_oracle_age_seconds=settings.risk.stale_quote_seconds,
+                max_slippage=settings.risk.max_slippage,
             ),
             fair_values=self.fair_values,
         )
-        self._register_detectors(markets, await self._tradable_pairs())
+        self._pairs = await self._tradable_pairs()
+        self._register_detectors(markets, self._pairs)
         for venue_id, adapter in self.live.items():
             adapter.store.add_listener(
                 lambda instrument, v=venue_id: self._on_book(v, instrument)  # type: ignore[misc]
@@ -279,6 +283,7 @@ class MarketDataService:
         loops: list[Coroutine[Any, Any, None]] = [
             self._every(stop, HALT_POLL_SECONDS, self._refresh_halt),
             self._every(stop, BUDGET_REFRESH_SECONDS, self._refresh_budgets),
+            self._every(stop, PAIR_REFRESH_SECONDS, self._refresh_pairs),
             self._every(stop, HEALTH_PUBLISH_SECONDS, self._publish_health),
             self._every(stop, VALUATION_SECONDS, self._value_portfolio),
         ]
@@ -392,6 +397,17 @@ class MarketDataService:
         self.paused = state.paused_until is not None and state.paused_until > datetime.now(UTC)
         if self.scanner is not None:
             self.scanner.enabled = not (self.halted or self.paused)
+
+    async def _refresh_pairs(self) -> None:
+        """Pick up pairs confirmed (or withdrawn) since start: re-register every detector."""
+        pairs = await self._tradable_pairs()
+        if {p.match_id for p in pairs} == {p.match_id for p in self._pairs}:
+            return
+        assert self.scanner is not None
+        self._pairs = pairs
+        self.scanner.clear()
+        markets = list(self.markets.values())
+        self._register_detectors(markets, pairs)
 
     async def _refresh_budgets(self) -> None:
         assert self.pool is not None

@@ -91,6 +91,7 @@ class OpportunityInput:
     opportunity: Opportunity
     budgets: tuple[StrategyBudget, ...]
     orders_task_queue: str
+    market_cap: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class OpportunityWorkflow:
     async def run(self, request: OpportunityInput) -> LifecycleResult:
         opportunity = request.opportunity
         workflow_id = workflow.info().workflow_id
-        bid = choose_bid(opportunity, request.budgets, workflow.now())
+        bid = choose_bid(opportunity, request.budgets, workflow.now(), request.market_cap)
         if bid is None:
             self._enter("no_bid")
             await workflow.execute_local_activity_method(

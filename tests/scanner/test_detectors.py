@@ -163,11 +163,20 @@ def test_oracle_lag_buys_while_each_level_clears_the_threshold() -> None:
     yes = book("M:y", levels(("0.50", "10"), ("0.55", "10"), ("0.59", "10")))
     no = book("M:n", levels(("0.45", "10")))
     fair = FairValueQuote(D("0.60"), D("0.01"), NOW)
-    found = oracle_lag(m, yes, no, fair, NOW, ScannerConfig())
+    found = oracle_lag(m, yes, no, fair, NOW, ScannerConfig(max_slippage=None))
     assert found is not None and found.kind is OpportunityKind.ORACLE_LAG
     (leg,) = found.legs
     assert leg.outcome is Outcome.YES and found.size == D("20") and leg.limit_price == D("0.55")
     assert found.fair_value == D("0.60") and found.fair_value_stdev == D("0.01")
     assert found.edge == D("0.60") - D("0.525") - D("0.36") / 20
     uncertain = FairValueQuote(D("0.60"), D("0.1"), NOW)
-    assert oracle_lag(m, yes, no, uncertain, NOW, ScannerConfig()) is None
+    assert oracle_lag(m, yes, no, uncertain, NOW, ScannerConfig(max_slippage=None)) is None
+
+
+def test_walks_stop_at_the_slippage_limit() -> None:
+    m = market()
+    yes = book("M:y", levels(("0.50", "10"), ("0.52", "10"), ("0.55", "10")))
+    no = book("M:n", levels(("0.45", "10")))
+    fair = FairValueQuote(D("0.70"), D("0.01"), NOW)
+    found = oracle_lag(m, yes, no, fair, NOW, ScannerConfig(max_slippage=D("0.02")))
+    assert found is not None and found.size == D("20") and found.legs[0].limit_price == D("0.52")

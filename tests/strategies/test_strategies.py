@@ -84,3 +84,11 @@ def test_affordable_size_respects_minimum_size() -> None:
         for leg in opportunity.legs
     )
     assert affordable_size(legs, D("100"), D("3")) == 0
+
+
+def test_market_cap_limits_each_leg() -> None:
+    capped = BidContext(budget=D("10000"), now=NOW, market_cap=D("25"))
+    bid = atomic_arb(bundle("0.40", "0.50"), capped)
+    assert bid is not None
+    assert all(order.cash_needed <= D("25") for order in bid.orders)
+    assert max(order.cash_needed for order in bid.orders) > D("24")
