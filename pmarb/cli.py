@@ -214,6 +214,22 @@ def _print_status(report: dict[str, Any]) -> None:
     table.add_row(
         "Database", _mark(database["ok"]), database.get("url", ""), database.get("error", schema)
     )
+    for feed in report.get("feeds", []):
+        state = "[red]stale[/]" if feed["stale"] else "[green]live[/]"
+        age = feed["age_seconds"]
+        detail = (
+            f"{feed['messages']} msgs, {feed['malformed']} malformed, "
+            f"{feed['reconnects']} reconnects" + (f", oldest {age:.0f}s" if age else "")
+        )
+        table.add_row(f"Feed {feed['feed']}", state, detail, "")
+    if report.get("opportunities") is not None:
+        table.add_row(
+            "Activity",
+            "",
+            f"{report['opportunities']} opportunities, "
+            f"{report['trades']} trades, {report['rejections']} risk rejections",
+            "",
+        )
     halted = report["halted"]
     table.add_row(
         "Trading",

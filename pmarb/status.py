@@ -16,9 +16,10 @@ from pmarb.workers.client import connect_client
 from pmarb.workflows.system_check import SystemCheckInput, SystemCheckWorkflow
 
 
-async def _database_status(url: str) -> tuple[dict[str, Any], bool | None]:
+async def _database_status(url: str) -> tuple[dict[str, Any], bool | None, dict[str, int]]:
     report: dict[str, Any] = {"ok": False, "url": redact_url(url)}
     halted: bool | None = None
+    counts: dict[str, int] = {}
     try:
         async with await connect(url, timeout=3) as conn:
             schema = await migrate.status(conn)
@@ -30,9 +31,52 @@ async def _database_status(url: str) -> tuple[dict[str, Any], bool | None]:
             )
             if schema.current:
                 halted = (await read_halt_state(conn)).halted
+                counts = await _counts(conn)
     except Exception as e:
         report["error"] = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return report, halted
+    return report, halted, counts
+
+
+async def _counts(conn: Any) -> dict[str, int]:
+    row = await (
+        await conn.execute(
+            """
+            select (select count(*) from opportunities) as opportunities,
+                   (select count(*) from trades) as trades,
+                   (select count(*) from trade_requests) as trade_requests,
+                   (select count(*) from trade_requests where risk_decision = 'rejected')
+                       as rejections,
+                   (select count(*) from alerts where acknowledged_at is null) as open_alerts
+            """
+        )
+    ).fetchone()
+    return {key: int(value) for key, value in (row or {}).items()}
+
+
+async def _feeds(url: str) -> list[dict[str, Any]]:
+    """The feed-health gate as the market-data process last published it."""
+    from pmarb.store.feed_health import read_feed_health
+
+    try:
+        async with await connect(url, timeout=3) as conn:
+            rows = await read_feed_health(conn)
+    except Exception:
+        return []
+    return [
+        {
+            "feed": row.feed,
+            "connected": row.connected,
+            "stale": row.stale,
+            "stale_instruments": sum(1 for r in rows if r.feed == row.feed and r.key and r.stale),
+            "messages": row.messages,
+            "malformed": row.malformed,
+            "reconnects": row.reconnects,
+            "age_seconds": row.age_seconds,
+            "updated_at": row.updated_at.isoformat(),
+        }
+        for row in rows
+        if row.key == ""
+    ]
 
 
 async def _temporal_status(settings: Settings, address: str, ui: str | None) -> dict[str, Any]:
@@ -87,7 +131,7 @@ async def gather(settings: Settings) -> dict[str, Any]:
             "paper": settings.paper,
             "data_dir": str(settings.data_dir),
         }
-    (database, halted), temporal = await asyncio.gather(
+    (database, halted, counts), temporal = await asyncio.gather(
         _database_status(endpoints.database_url),
         _temporal_status(settings, endpoints.temporal_address, endpoints.temporal_ui_url),
     )
@@ -104,6 +148,11 @@ async def gather(settings: Settings) -> dict[str, Any]:
         "database": database,
         "halted": halted,
         "paper": settings.paper,
+        **{
+            name: counts.get(name)
+            for name in ("opportunities", "trades", "trade_requests", "rejections", "open_alerts")
+        },
+        "feeds": await _feeds(endpoints.database_url) if database["ok"] else [],
         "api": endpoints.api_url,
         "data_dir": str(settings.data_dir),
     }

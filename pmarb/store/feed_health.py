@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,8 +31,12 @@ async def publish_feed_health(
     conn: psycopg.AsyncConnection[Any],
     snapshots: Sequence[FeedHealthSnapshot],
     key_ages: Sequence[tuple[str, str, float | None, bool]] = (),
+    stale: Mapping[str, bool] | None = None,
 ) -> None:
-    """Upsert one row per feed and, optionally, per (feed, key, age, stale) instrument."""
+    """Upsert one row per feed and, optionally, per (feed, key, age, stale) instrument.
+
+    ``stale`` overrides, per feed name, the default verdict (disconnected or any stale key).
+    """
     async with conn.transaction():
         for snapshot in snapshots:
             await conn.execute(
@@ -53,11 +57,13 @@ async def publish_feed_health(
                     snapshot.malformed,
                     snapshot.reconnects,
                     snapshot.oldest_age_seconds,
-                    snapshot.stale_keys > 0 or not snapshot.connected,
+                    (stale or {}).get(
+                        snapshot.name, snapshot.stale_keys > 0 or not snapshot.connected
+                    ),
                     snapshot.last_error,
                 ),
             )
-        for feed, key, age, stale in key_ages:
+        for feed, key, age, key_stale in key_ages:
             await conn.execute(
                 """
                 insert into feed_health (feed, key, connected, age_seconds, stale, updated_at)
@@ -65,7 +71,7 @@ async def publish_feed_health(
                 on conflict (feed, key) do update set
                     age_seconds = excluded.age_seconds, stale = excluded.stale, updated_at = now()
                 """,
-                (feed, key, age, stale),
+                (feed, key, age, key_stale),
             )
 
 

@@ -106,6 +106,15 @@ class BookStore:
     def attach(self, instrument_id: str, health: FeedHealth) -> None:
         self._health_of[instrument_id] = health
 
+    def healths(self) -> list[FeedHealth]:
+        """Every distinct feed that carries books of this store (one per connection)."""
+        unique = {id(h): h for h in [self.health, *self._health_of.values()]}
+        return list(unique.values())
+
+    def feed_is_live(self, health: FeedHealth, max_age: float) -> bool:
+        """Connected and delivering data within ``max_age`` (a quiet book is not a dead feed)."""
+        return health.connected and health.is_fresh(FEED_KEY, max_age)
+
     def health_for(self, instrument_id: str) -> FeedHealth:
         primary = self._complement_of.get(instrument_id, instrument_id)
         return self._health_of.get(primary, self.health)

@@ -353,7 +353,12 @@ class MarketDataService:
         try:
             handle = await self.client.start_workflow(
                 OpportunityWorkflow.run,
-                OpportunityInput(opportunity, self._budgets, self.settings.marketdata_task_queue),
+                OpportunityInput(
+                    opportunity,
+                    self._budgets,
+                    self.settings.marketdata_task_queue,
+                    market_cap=self.settings.risk.per_market_limit,
+                ),
                 id=opportunity.workflow_id,
                 task_queue=self.settings.marketdata_task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -424,18 +429,24 @@ class MarketDataService:
             for row in rows
         )
 
-    def feed_healths(self) -> list[FeedHealth]:
-        healths: dict[str, FeedHealth] = {}
+    def feed_states(self, max_age: float) -> list[tuple[FeedHealth, bool]]:
+        """Every feed with whether it is stale: book feeds by their connection's last data
+        (quiet books on a live connection are fine), oracle feeds by any series going quiet."""
+        states: list[tuple[FeedHealth, bool]] = []
         for adapter in self.live.values():
-            healths[adapter.store.health.name] = adapter.store.health
+            for health in adapter.store.healths():
+                if health.messages or health.connected:
+                    states.append((health, not adapter.store.feed_is_live(health, max_age)))
         for feed in self.oracles:
-            healths[feed.health.name] = feed.health
-        return list(healths.values())
+            snapshot = feed.health.snapshot(max_age)
+            states.append((feed.health, not snapshot.connected or snapshot.stale_keys > 0))
+        return states
 
     async def _publish_health(self) -> None:
         assert self.pool is not None
         max_age = self.settings.risk.stale_quote_seconds * 2
-        snapshots = [health.snapshot(max_age) for health in self.feed_healths()]
+        states = self.feed_states(max_age)
+        snapshots = [health.snapshot(max_age) for health, _ in states]
         stale = []
         if self.scanner is not None:
             stale = [
@@ -443,7 +454,9 @@ class MarketDataService:
                 for venue, instrument in sorted(self.scanner.stats.stale_instruments)
             ][:200]
         async with self.pool.connection() as conn:
-            await publish_feed_health(conn, snapshots, stale)
+            await publish_feed_health(
+                conn, snapshots, stale, {health.name: is_stale for health, is_stale in states}
+            )
 
     async def _value_portfolio(self) -> None:
         """Mark positions to market into portfolio_snapshots; tell the guardian on a move."""

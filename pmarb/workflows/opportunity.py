@@ -160,6 +160,7 @@ class OpportunityWorkflow:
             if status is LifecycleStatus.HOLDING:
                 self._enter("hold")
                 self._compensations.clear()  # a complete position is held, not unwound
+                await self._close(LifecycleStatus.HOLDING, (), release=False)
                 settled = await self._hold(bid)
                 status = LifecycleStatus.SETTLED
         except BaseException as e:
@@ -423,7 +424,11 @@ class OpportunityWorkflow:
         return tuple(settled)
 
     async def _close(
-        self, status: LifecycleStatus, settled: tuple[SettledMarket, ...]
+        self,
+        status: LifecycleStatus,
+        settled: tuple[SettledMarket, ...],
+        *,
+        release: bool = True,
     ) -> TradeOutcome:
         return await workflow.execute_activity_method(
             RecordActivities.close_trade,
@@ -432,7 +437,7 @@ class OpportunityWorkflow:
                 status=status.value,
                 expected_prices=dict(self._expected),
                 settled=settled,
-                release=True,
+                release=release,
             ),
             task_queue=self._request.orders_task_queue,
             start_to_close_timeout=timedelta(seconds=30),
