@@ -16,6 +16,17 @@ from pmarb.domain.parity import Outcome, Side
 from pmarb.store.orders import LedgerOrder, workflow_orders
 from pmarb.store.risk import release_reservation
 
+# A lifecycle's final status, in the trades table's vocabulary: whatever stopped a trade early
+# (a failed leg, an expired hedge window, a halt, a cancel) left it unwound.
+_TRADE_STATUS = {
+    "settled": "settled",
+    "closed": "closed",
+    "holding": "open",
+    "unwound": "unwound",
+    "halted": "unwound",
+    "cancelled": "unwound",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class TradeSummary:
@@ -138,7 +149,7 @@ async def close_trade(
                     request["id"],
                     request["opportunity_id"],
                     request["strategy"],
-                    status if closed else "open",
+                    _TRADE_STATUS.get(status, "unwound") if closed else "open",
                     summary.cost,
                     summary.fees,
                     summary.realized_pnl,

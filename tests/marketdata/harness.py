@@ -77,7 +77,7 @@ def books_ready(service: MarketDataService) -> bool:
 
 @asynccontextmanager
 async def running_service(
-    sim: Simulator, settings: Settings, client: Client
+    sim: Simulator, settings: Settings, client: Client, *, trade: bool = True
 ) -> AsyncIterator[MarketDataService]:
     service = MarketDataService(
         settings,
@@ -87,6 +87,7 @@ async def running_service(
             temporal_ui_url=None,
             api_url="",
         ),
+        trade=trade,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
