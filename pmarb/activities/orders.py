@@ -33,12 +33,11 @@ from pmarb.domain.parity import Outcome, Side
 from pmarb.store.orders import (
     LedgerOrder,
     apply_order_state,
+    halt_and_record_intents,
     net_holding,
-    record_intent,
     settle_positions,
     workflow_orders,
 )
-from pmarb.store.risk_state import read_halt_state
 from pmarb.venues.base import OrderRejectedError, RetryableVenueError, Venue, VenueError
 
 log = logging.getLogger(__name__)
@@ -143,23 +142,30 @@ class OrderActivities:
             )
         return found
 
-    async def _refuse_if_halted(self) -> None:
-        async with self._pool.connection() as conn:
-            halt = await read_halt_state(conn)
-        if halt.halted:
-            raise ApplicationError(
-                f"trading is halted ({halt.halt_reason}); no order sent",
-                type=HALTED,
-                non_retryable=True,
-            )
-
     @activity.defn(name="place_orders")
     async def place_orders(self, request: PlaceOrdersInput) -> list[OrderOutcome]:
-        """Send every order concurrently (both legs of an atomic arb leave together)."""
-        if request.purpose.adds_risk:
-            await self._refuse_if_halted()
+        """Send every order concurrently (both legs of an atomic arb leave together), after
+        re-reading the halt flag and recording each intent in the same round trip."""
+        orders = [(self._request(request, item), item.order.leg) for item in request.orders]
+        async with self._pool.connection() as conn:
+            halted, fresh = await halt_and_record_intents(
+                conn,
+                orders,
+                workflow_id=request.workflow_id,
+                purpose=request.purpose,
+                strategy=request.strategy or None,
+                paper=self._paper,
+            )
+        if halted is not None and request.purpose.adds_risk:
+            raise ApplicationError(
+                f"trading is halted ({halted}); no order sent", type=HALTED, non_retryable=True
+            )
         results = await asyncio.gather(
-            *(self._place_one(request, item) for item in request.orders), return_exceptions=True
+            *(
+                self._send(order, leg, is_new)
+                for (order, leg), is_new in zip(orders, fresh, strict=True)
+            ),
+            return_exceptions=True,
         )
         retryable = [r for r in results if isinstance(r, RetryableVenueError)]
         unexpected = [r for r in results if isinstance(r, BaseException) and r not in retryable]
@@ -170,10 +176,10 @@ class OrderActivities:
             raise retryable[0]
         return [r for r in results if isinstance(r, OrderOutcome)]
 
-    async def _place_one(self, request: PlaceOrdersInput, item: OrderToSend) -> OrderOutcome:
+    def _request(self, request: PlaceOrdersInput, item: OrderToSend) -> OrderRequest:
         planned = item.order
-        venue = self._venue(planned.venue)
-        order = OrderRequest(
+        self._venue(planned.venue)
+        return OrderRequest(
             client_order_id=item.client_order_id,
             venue=planned.venue,
             market_id=planned.market_id,
@@ -186,27 +192,20 @@ class OrderActivities:
             expires_at=request.expires_at if planned.time_in_force is TimeInForce.GTD else None,
             post_only=planned.post_only,
         )
-        async with self._pool.connection() as conn:
-            fresh = await record_intent(
-                conn,
-                order,
-                workflow_id=request.workflow_id,
-                leg=planned.leg,
-                purpose=request.purpose,
-                strategy=request.strategy,
-                paper=self._paper,
-            )
-        if not fresh or activity.info().attempt > 1:
+
+    async def _send(self, order: OrderRequest, leg: str, is_new: bool) -> OrderOutcome:
+        venue = self._venue(order.venue)
+        if not is_new or activity.info().attempt > 1:
             existing = await venue.get_order(order.client_order_id)
             if existing is not None:
-                return await self._apply(planned.leg, existing)
+                return await self._apply(leg, existing)
         try:
             state = await venue.place_order(order)
         except OrderRejectedError as e:
             state = OrderState(
                 order.client_order_id, None, OrderStatus.REJECTED, order.size, reason=e.code
             )
-        return await self._apply(planned.leg, state)
+        return await self._apply(leg, state)
 
     async def _apply(self, leg: str, state: OrderState) -> OrderOutcome:
         async with self._pool.connection() as conn:
@@ -279,11 +278,10 @@ class OrderActivities:
                 expected_price=price,
             )
             coid = f"{request.workflow_id}:unwind:{request.leg}:{round_number}"
-            outcome = await self._place_one(
+            (outcome,) = await self.place_orders(
                 PlaceOrdersInput(
                     request.workflow_id, "", OrderPurpose.UNWIND, (OrderToSend(coid, planned),)
-                ),
-                OrderToSend(coid, planned),
+                )
             )
             sold += outcome.filled
             activity.heartbeat(str(sold))

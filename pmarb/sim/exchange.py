@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -234,6 +236,9 @@ class Account:
     updated_ms: int = 0
 
 
+ARRIVAL: ContextVar[float | None] = ContextVar("order_arrival", default=None)
+
+
 @dataclass(frozen=True)
 class ReceivedOrder:
     """Every order request a venue received, accepted or not, for counting duplicates."""
@@ -246,6 +251,9 @@ class ReceivedOrder:
     reason: str | None
     account: str
     market_id: str | None
+    # Wall-clock arrival (unix seconds), for latency measured from another process: the instant
+    # the order request reached the handler, before any parsing or signature checks.
+    received_at: float = field(default_factory=lambda: ARRIVAL.get() or time.time())
 
 
 Listener = Callable[[MarketUpdate], None]

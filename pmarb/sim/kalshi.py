@@ -31,6 +31,7 @@ from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.orders import OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side
 from pmarb.sim.exchange import (
+    ARRIVAL,
     Exchange,
     MarketUpdate,
     OrderError,
@@ -392,6 +393,7 @@ class KalshiVenue:
         return key
 
     async def create_order(self, request: Request) -> JSON:
+        ARRIVAL.set(time.time())
         account = self._auth(request)
         if isinstance(account, JSON):
             return account

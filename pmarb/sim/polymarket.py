@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,7 @@ from pmarb.domain.orders import OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side
 from pmarb.sim.eip712 import EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, OrderHashError, order_hash
 from pmarb.sim.exchange import (
+    ARRIVAL,
     Exchange,
     MarketUpdate,
     OrderError,
@@ -709,6 +711,7 @@ class PolymarketVenue:
     # ------------------------------------------------------------------ CLOB orders
 
     async def post_order(self, request: Request) -> JSON:
+        ARRIVAL.set(time.time())
         body = await request.body()
         account = await self._authenticate(request, body)
         if isinstance(account, JSON):

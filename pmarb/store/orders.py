@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from pmarb.domain.money import ZERO
 from pmarb.domain.orders import OrderPurpose, OrderRequest, OrderState, OrderStatus
@@ -37,45 +37,61 @@ class LedgerOrder:
     purpose: OrderPurpose
 
 
-async def record_intent(
+async def halt_and_record_intents(
     conn: psycopg.AsyncConnection[Any],
-    order: OrderRequest,
+    orders: list[tuple[OrderRequest, str]],
     *,
     workflow_id: str,
-    leg: str,
     purpose: OrderPurpose,
     strategy: str | None,
     paper: bool,
-) -> bool:
-    """Write the order before it is sent. Returns False if it was already recorded."""
-    cursor = await conn.execute(
-        """
-        insert into orders (client_order_id, workflow_id, leg, venue, market_id, instrument_id,
-                            outcome, side, time_in_force, price, size, status, paper, purpose,
-                            strategy, trade_request_id)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s,
-                (select id from trade_requests where workflow_id = %s))
-        on conflict (client_order_id) do nothing
-        """,
-        (
-            order.client_order_id,
-            workflow_id,
-            leg,
-            order.venue.value,
-            order.market_id,
-            order.instrument_id,
-            order.outcome.value,
-            order.side.value,
-            order.time_in_force.value,
-            order.price,
-            order.size,
-            paper,
-            purpose.value,
-            strategy,
-            workflow_id,
-        ),
-    )
-    return cursor.rowcount == 1
+) -> tuple[str | None, list[bool]]:
+    """Re-read the halt flag and write every order's intent, in one round trip.
+
+    Returns the halt reason (None when trading) and, per order, whether its intent is new. When
+    halted and the orders add risk, nothing is written: the caller must not send them.
+    """
+    async with conn.transaction(), conn.pipeline():
+        halt_cursor = conn.cursor(row_factory=tuple_row)
+        await halt_cursor.execute("select halted, halt_reason from risk_state")
+        cursors = []
+        for order, leg in orders:
+            cursor = conn.cursor()
+            await cursor.execute(
+                """
+                insert into orders (client_order_id, workflow_id, leg, venue, market_id,
+                                    instrument_id, outcome, side, time_in_force, price, size,
+                                    status, paper, purpose, strategy, trade_request_id)
+                select %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s,
+                       (select id from trade_requests where workflow_id = %s)
+                where not (%s and (select halted from risk_state))
+                on conflict (client_order_id) do nothing
+                """,
+                (
+                    order.client_order_id,
+                    workflow_id,
+                    leg,
+                    order.venue.value,
+                    order.market_id,
+                    order.instrument_id,
+                    order.outcome.value,
+                    order.side.value,
+                    order.time_in_force.value,
+                    order.price,
+                    order.size,
+                    paper,
+                    purpose.value,
+                    strategy,
+                    workflow_id,
+                    purpose.adds_risk,
+                ),
+            )
+            cursors.append(cursor)
+        halt = await halt_cursor.fetchone()
+        fresh = [cursor.rowcount == 1 for cursor in cursors]
+    if halt is None or not halt[0]:
+        return None, fresh
+    return str(halt[1] or "halted"), fresh
 
 
 async def apply_order_state(conn: psycopg.AsyncConnection[Any], state: OrderState) -> Decimal:

@@ -73,42 +73,104 @@ def next_utc_midnight(moment: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+_READ = """
+select rs.halted, rs.halt_reason, rs.paused_until, rs.limits,
+    (select risk_decision from trade_requests where workflow_id = %(workflow_id)s)
+        as previous_decision,
+    (select risk_reason from trade_requests where workflow_id = %(workflow_id)s)
+        as previous_reason,
+    (select coalesce(sum(realized_pnl), 0) from trades where closed_at >= %(midnight)s)
+        as realised_today,
+    (select coalesce(sum(capital), 0) from exposure_reservations where status = 'active')
+        as deployed,
+    (select coalesce(sum(capital), 0) from exposure_reservations
+        where status = 'active' and strategy = %(strategy)s) as strategy_used,
+    (select a.fraction from allocations a where a.strategy = %(strategy)s
+        order by a.effective_date desc limit 1) as allocation_fraction,
+    (select a.status from allocations a where a.strategy = %(strategy)s
+        order by a.effective_date desc limit 1) as allocation_status,
+    array(
+        select coalesce(sum(l.amount), 0)
+        from unnest(%(venues)s::text[], %(markets)s::text[]) with ordinality as k(venue, market, n)
+        left join exposure_reservation_legs l
+            on l.venue = k.venue and l.market_id = k.market
+            and exists (select 1 from exposure_reservations r
+                        where r.workflow_id = l.workflow_id and r.status = 'active')
+        group by k.n order by k.n
+    ) as market_used,
+    array(
+        select coalesce(sum(l.amount), 0)
+        from unnest(%(venue_set)s::text[]) with ordinality as v(venue, n)
+        left join exposure_reservation_legs l
+            on l.venue = v.venue
+            and exists (select 1 from exposure_reservations r
+                        where r.workflow_id = l.workflow_id and r.status = 'active')
+        group by v.n order by v.n
+    ) as venue_used
+from risk_state rs
+"""
+
+
 async def check_and_reserve(
     conn: psycopg.AsyncConnection[Any],
     request: RiskCheckRequest,
     default_limits: RiskLimits,
     now: datetime,
 ) -> RiskDecision:
-    """Decide, record the trade request and (if approved) reserve; all or nothing."""
-    async with conn.transaction():
+    """Decide, record the trade request and (if approved) reserve; all or nothing.
+
+    Pipelined: the lock and every read travel together, then every write; the decision costs
+    two round trips to the database whatever the number of legs.
+    """
+    markets = list(merged_legs(request.legs))
+    venues = sorted({venue for venue, _ in markets})
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    async with conn.transaction(), conn.pipeline():
         cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute("select 1 from risk_state for update")
         await cursor.execute(
-            "select halted, halt_reason, paused_until, limits from risk_state for update"
+            _READ,
+            {
+                "workflow_id": request.workflow_id,
+                "midnight": midnight,
+                "strategy": request.strategy,
+                "venues": [venue for venue, _ in markets],
+                "markets": [market for _, market in markets],
+                "venue_set": venues,
+            },
         )
         state = await cursor.fetchone()
         if state is None:
             raise RuntimeError("risk_state has no row; the schema is not migrated")
-        await cursor.execute(
-            "select risk_decision, risk_reason from trade_requests where workflow_id = %s",
-            (request.workflow_id,),
-        )
-        previous = await cursor.fetchone()
-        if previous is not None and previous["risk_decision"] is not None:
-            reason = RiskReason(previous["risk_reason"])
+        if state["previous_decision"] is not None:
+            reason = RiskReason(state["previous_reason"])
             return RiskDecision(reason is RiskReason.APPROVED, reason, "decided earlier")
         limits = (
             default_limits
             if state["limits"] is None
             else RiskLimits.model_validate(state["limits"])
         )
-        midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         guard = GuardState(
             halted=state["halted"],
             halt_reason=state["halt_reason"],
             paused_until=state["paused_until"],
-            realised_today=await _realised_pnl_since(cursor, midnight),
+            realised_today=Decimal(state["realised_today"]),
         )
-        exposure = await _load_exposure(cursor, request, limits.bankroll)
+        fraction = state["allocation_fraction"]
+        budget = (
+            None
+            if fraction is None
+            else ZERO
+            if state["allocation_status"] == "paused"
+            else Decimal(fraction) * limits.bankroll
+        )
+        exposure = Exposure(
+            by_market=dict(zip(markets, map(Decimal, state["market_used"]), strict=True)),
+            by_venue=dict(zip(venues, map(Decimal, state["venue_used"]), strict=True)),
+            deployed=Decimal(state["deployed"]),
+            by_strategy={request.strategy: Decimal(state["strategy_used"])},
+            strategy_budgets={} if budget is None else {request.strategy: budget},
+        )
         decision = decide(request.as_trade(), limits, guard, exposure, now)
         await _record(cursor, request, decision, now)
         if decision.reason is RiskReason.DAILY_LOSS_PAUSE and (
@@ -119,89 +181,6 @@ async def check_and_reserve(
                 (next_utc_midnight(now),),
             )
     return decision
-
-
-async def _load_exposure(
-    cursor: psycopg.AsyncCursor[dict[str, Any]], request: RiskCheckRequest, bankroll: Decimal
-) -> Exposure:
-    """What is already reserved in the markets, venues and strategy this request touches."""
-    by_market: dict[tuple[str, str], Decimal] = {}
-    for venue, market in merged_legs(request.legs):
-        await cursor.execute(
-            """
-            select coalesce(sum(l.amount), 0) as used from exposure_reservation_legs l
-            join exposure_reservations r using (workflow_id)
-            where r.status = 'active' and l.venue = %s and l.market_id = %s
-            """,
-            (venue, market),
-        )
-        by_market[(venue, market)] = await _scalar(cursor)
-    by_venue: dict[str, Decimal] = {}
-    for venue in {leg.venue for leg in request.legs}:
-        await cursor.execute(
-            """
-            select coalesce(sum(l.amount), 0) as used from exposure_reservation_legs l
-            join exposure_reservations r using (workflow_id)
-            where r.status = 'active' and l.venue = %s
-            """,
-            (venue,),
-        )
-        by_venue[venue] = await _scalar(cursor)
-    await cursor.execute(
-        """
-        select coalesce(sum(capital), 0) as used from exposure_reservations
-        where status = 'active'
-        """
-    )
-    deployed = await _scalar(cursor)
-    await cursor.execute(
-        """
-        select coalesce(sum(capital), 0) as used from exposure_reservations
-        where status = 'active' and strategy = %s
-        """,
-        (request.strategy,),
-    )
-    by_strategy = {request.strategy: await _scalar(cursor)}
-    budget = await _strategy_budget(cursor, request.strategy, bankroll)
-    return Exposure(
-        by_market=by_market,
-        by_venue=by_venue,
-        deployed=deployed,
-        by_strategy=by_strategy,
-        strategy_budgets={} if budget is None else {request.strategy: budget},
-    )
-
-
-async def _scalar(cursor: psycopg.AsyncCursor[dict[str, Any]]) -> Decimal:
-    row = await cursor.fetchone()
-    return Decimal(next(iter(row.values()))) if row else ZERO
-
-
-async def _realised_pnl_since(
-    cursor: psycopg.AsyncCursor[dict[str, Any]], since: datetime
-) -> Decimal:
-    await cursor.execute(
-        "select coalesce(sum(realized_pnl), 0) as pnl from trades where closed_at >= %s",
-        (since,),
-    )
-    return await _scalar(cursor)
-
-
-async def _strategy_budget(
-    cursor: psycopg.AsyncCursor[dict[str, Any]], strategy: str, bankroll: Decimal
-) -> Decimal | None:
-    """The strategy's capital from its latest allocation; None before the first tournament."""
-    await cursor.execute(
-        """
-        select fraction, status from allocations where strategy = %s
-        order by effective_date desc limit 1
-        """,
-        (strategy,),
-    )
-    row = await cursor.fetchone()
-    if row is None:
-        return None
-    return ZERO if row["status"] == "paused" else Decimal(row["fraction"]) * bankroll
 
 
 async def _record(

@@ -32,11 +32,11 @@ def settings_for(
     data_dir: Path,
     **overrides: Any,
 ) -> Settings:
+    overrides.setdefault("paper", True)
     return Settings(
         data_dir=data_dir,
         database_url=SecretStr(database_url),
         temporal_address=temporal_address,
-        paper=True,
         marketdata_task_queue=f"md-{uuid.uuid4().hex[:8]}",
         venues=VenueSettings(
             polymarket=PolymarketSettings(

@@ -18,8 +18,8 @@ from pmarb.domain.orders import (
 from pmarb.domain.parity import Outcome, Side
 from pmarb.store.orders import (
     apply_order_state,
+    halt_and_record_intents,
     net_holding,
-    record_intent,
     settle_positions,
     workflow_orders,
 )
@@ -64,37 +64,45 @@ async def position(db: Conn, outcome: str = "yes") -> dict[str, Any] | None:
     return await cursor.fetchone()
 
 
-async def intent(db: Conn, req: OrderRequest, purpose: OrderPurpose = OrderPurpose.OPEN) -> None:
-    await record_intent(
+async def intent(db: Conn, req: OrderRequest, purpose: OrderPurpose = OrderPurpose.OPEN) -> bool:
+    _, (fresh,) = await halt_and_record_intents(
         db,
-        req,
+        [(req, req.client_order_id)],
         workflow_id="wf",
-        leg=req.client_order_id,
         purpose=purpose,
         strategy="atomic-arb",
         paper=True,
     )
+    return fresh
 
 
 async def test_intent_is_recorded_once(db: Conn) -> None:
-    assert await record_intent(
+    assert await intent(db, order("a"))
+    assert not await intent(db, order("a"))
+
+
+async def test_a_halt_blocks_risk_adding_intents_but_not_unwinds(db: Conn) -> None:
+    from pmarb.store.risk_state import set_halted
+
+    await set_halted(db, halted=True, reason="stop", actor="test")
+    halted, fresh = await halt_and_record_intents(
         db,
-        order("a"),
+        [(order("x"), "x")],
         workflow_id="wf",
-        leg="a",
         purpose=OrderPurpose.OPEN,
         strategy=None,
         paper=True,
     )
-    assert not await record_intent(
+    assert halted == "stop" and fresh == [False]
+    halted, fresh = await halt_and_record_intents(
         db,
-        order("a"),
+        [(order("y", Side.SELL), "y")],
         workflow_id="wf",
-        leg="a",
-        purpose=OrderPurpose.OPEN,
+        purpose=OrderPurpose.UNWIND,
         strategy=None,
         paper=True,
     )
+    assert halted == "stop" and fresh == [True]
 
 
 async def test_positions_move_by_new_fills_only(db: Conn) -> None:

@@ -359,10 +359,9 @@ class PolymarketVenue:
             timestamp_ms=self._timestamp_ms(order),
         )
         self._orders[order.client_order_id] = (built.order_hash, order)
-        existing = await self._order_by_hash(built.order_hash)
-        if existing is not None:
-            log.info("polymarket: %s already placed as %s", order.client_order_id, built.order_hash)
-            return self._state(order.client_order_id, existing, order)
+        # No lookup before posting: a retry signs the identical order, the venue refuses a
+        # repeated hash, and the refusal path below finds the existing order. A lookup first
+        # would put a round trip in front of every order.
         body = built.body(self.auth.credentials.api_key, order_type(order), order.post_only)
         response = await self._request(
             "POST", self.config.clob_url, "/order", auth=True, body=body, ok=(200, 201, 400)
