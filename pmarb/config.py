@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from pmarb.alerts.settings import AlertSettings
 from pmarb.domain.risk import RiskLimits
 
 CONFIG_FILE_ENV = "PMARB_CONFIG"
@@ -92,6 +93,10 @@ class Settings(BaseSettings):
         None, description="Base64 32-byte key that encrypts venue credentials at rest."
     )
     risk: RiskLimits = Field(default_factory=RiskLimits)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    temporal_ui_url: str | None = Field(
+        None, description="Temporal Web UI base URL for links; the dev server's when unset."
+    )
 
     @classmethod
     def settings_customise_sources(
