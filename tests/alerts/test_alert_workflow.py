@@ -65,9 +65,8 @@ async def test_emergency_repeats_on_schedule_until_acknowledged(
             alert_id = await raise_and_dispatch(
                 pool, client, queue, AlertTier.EMERGENCY, "Ratchet floor hit", "value 399 ≤ 400"
             )
-            handle = client.get_workflow_handle_for(
-                AlertWorkflow.run, await _workflow_id(pool, alert_id)
-            )
+            workflow_id = await _workflow_id(pool, alert_id)
+            handle = client.get_workflow_handle_for(AlertWorkflow.run, workflow_id)
             await eventually(lambda: _count(receiver, "push"), lambda n: n == 1)
             # Minute 4: still the first round only; minute 6: the second; minute 11: the third.
             await time_skipping_env.sleep(timedelta(minutes=4))
@@ -153,9 +152,8 @@ async def test_failing_channel_is_retried_and_recorded(
             alert_id = await raise_and_dispatch(
                 pool, client, queue, AlertTier.CRITICAL, "Venue down", "kalshi 503"
             )
-            progress = await client.get_workflow_handle_for(
-                AlertWorkflow.run, await _workflow_id(pool, alert_id)
-            ).result()
+            workflow_id = await _workflow_id(pool, alert_id)
+            progress = await client.get_workflow_handle_for(AlertWorkflow.run, workflow_id).result()
     assert progress.last_failed == ("sms",)
     assert receiver.count("push") == 1, "the channel that worked is not sent twice on retry"
     assert receiver.count("sms") == 3, "three attempts at the failing channel"
