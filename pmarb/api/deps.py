@@ -9,10 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
-from pmarb.api.auth import token_matches
+from pmarb.api.auth import CLI_USER_AGENT, token_matches
 from pmarb.config import Settings
-
-CLI_USER_AGENT = "pmarb-cli"
 
 bearer = HTTPBearer(auto_error=False, description="The token from `<data dir>/api-token`.")
 
