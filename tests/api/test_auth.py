@@ -35,23 +35,24 @@ def routes(app: FastAPI) -> list[tuple[str, str]]:
         if included is not None:
             pending.extend(included.routes)
         elif isinstance(route, APIRoute):
-            found.extend((method, route.path) for method in sorted(route.methods))
+            found.extend((method, route.path) for method in sorted(route.methods or ()))
     return found
 
 
 @pytest.fixture
-async def served(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[ServedApp, str]]:
+async def served(
+    database_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[ServedApp, str, FastAPI]]:
     settings = api_settings(database_url, tmp_path / "data")
     app = create_app(settings)
     async with ServedApp(app, lifespan="on") as server:
-        yield server, token_path(settings.data_dir).read_text()
+        yield server, token_path(settings.data_dir).read_text(), app
 
 
 async def test_every_api_route_but_healthz_needs_the_token(
-    served: tuple[ServedApp, str],
+    served: tuple[ServedApp, str, FastAPI],
 ) -> None:
-    server, _ = served
-    app = server.server.config.app
+    server, _, app = served
     api = [(m, p) for m, p in routes(app) if p.startswith("/api") or p == "/metrics"]
     mutating = [(m, p) for m, p in api if m in MUTATING]
     assert len(mutating) == 5, mutating  # halt, resume, config, ack, match verdict
@@ -67,10 +68,9 @@ async def test_every_api_route_but_healthz_needs_the_token(
 
 
 async def test_dashboard_needs_a_session_and_posts_need_the_csrf_token(
-    served: tuple[ServedApp, str], caplog: pytest.LogCaptureFixture
+    served: tuple[ServedApp, str, FastAPI], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server, token = served
-    app = server.server.config.app
+    server, token, app = served
     pages = [p for m, p in routes(app) if m == "GET" and not p.startswith(("/api", "/metrics"))]
     posts = [
         p for m, p in routes(app) if m == "POST" and not p.startswith("/api") and p != "/login"
