@@ -41,7 +41,9 @@ class PortfolioPoint(_Row):
 
 
 class Portfolio(BaseModel):
-    value: Decimal | None = Field(description="Latest value: the guardian's, else the snapshot's.")
+    value: Decimal | None = Field(
+        description="Latest value: the newest snapshot, else the guardian's."
+    )
     high_water_mark: Decimal | None
     floor: Decimal | None
     headroom: Decimal | None = Field(description="Value minus floor: loss left before HALT_ALL.")
@@ -54,7 +56,12 @@ class Portfolio(BaseModel):
     halted: bool
     halt_reason: str | None
     paused_until: datetime | None
-    source: Literal["guardian", "snapshot", "none"]
+    source: Literal["guardian", "snapshot", "none"] = Field(
+        description="Where the value came from."
+    )
+    ratchet_source: Literal["guardian", "snapshot", "none"] = Field(
+        description="Where the high-water mark and floor came from (the guardian enforces them)."
+    )
     snapshot_at: datetime | None
     series: list[PortfolioPoint]
 

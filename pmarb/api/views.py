@@ -73,20 +73,23 @@ async def portfolio(
         today = await read_models.realised_pnl_since(conn, midnight)
         state = await read_halt_state(conn)
         limits = await current_limits(conn, settings.risk)
+    # The value: the newest snapshot (the guardian hears of the value only when it moves
+    # materially). The high-water mark and floor: the guardian's, since it is what enforces them.
     view = await guardian_state(client)
-    source: Literal["guardian", "snapshot", "none"] = "none"
-    value = high = floor = None
+    value: Decimal | None = None
+    value_source: Literal["guardian", "snapshot", "none"] = "none"
+    high = floor = None
+    ratchet_source: Literal["guardian", "snapshot", "none"] = "none"
+    if latest is not None:
+        value, value_source = Decimal(latest["value"]), "snapshot"
+    elif view is not None:
+        value, value_source = view.value, "guardian"
     if view is not None:
-        source, value, high, floor = "guardian", view.value, view.high_water_mark, view.floor
+        high, floor, ratchet_source = view.high_water_mark, view.floor, "guardian"
         limits = view.limits
-    elif latest is not None:
-        source, value = "snapshot", Decimal(latest["value"])
-        high = latest["high_water_mark"]
-        floor = (
-            latest["floor"]
-            if latest["floor"] is not None
-            else (limits.floor_for(high) if high is not None else None)
-        )
+    elif latest is not None and latest["high_water_mark"] is not None:
+        high, ratchet_source = Decimal(latest["high_water_mark"]), "snapshot"
+        floor = Decimal(latest["floor"]) if latest["floor"] is not None else limits.floor_for(high)
     return schemas.Portfolio(
         value=value,
         high_water_mark=high,
@@ -101,7 +104,8 @@ async def portfolio(
         halted=state.halted,
         halt_reason=state.halt_reason,
         paused_until=state.paused_until,
-        source=source,
+        source=value_source,
+        ratchet_source=ratchet_source,
         snapshot_at=latest["taken_at"] if latest else None,
         series=[schemas.PortfolioPoint.model_validate(row) for row in series],
     )
