@@ -15,6 +15,10 @@ from rich.table import Table
 from pmarb import logs
 from pmarb.api import cli_client
 from pmarb.config import ConfigError, Settings, load_settings
+from pmarb.matching.cli import match_app, matches_app, review_app
+from pmarb.oracles.cli import fair_value
+from pmarb.sim import cli as sim_cli
+from pmarb.venues import cli as venues_cli
 
 app = typer.Typer(
     name="pmarb",
@@ -27,6 +31,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.command("fair-value")(fair_value)
+app.add_typer(match_app, name="match")
+app.add_typer(matches_app, name="matches")
+app.command("sim")(sim_cli.sim)
+app.add_typer(venues_cli.book_app, name="book")
+app.command("fees")(venues_cli.fees)
 
 console = Console()
 errors = Console(stderr=True)
@@ -256,6 +266,7 @@ app.command()(cli_client.positions)
 app.command()(cli_client.strategies)
 app.add_typer(cli_client.alerts_app, name="alerts")
 config_app.command("set")(cli_client.config_set)
+cli_client.route_match_review_through_api(review_app)
 
 
 def main() -> None:

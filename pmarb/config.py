@@ -25,6 +25,8 @@ from pydantic_settings import (
 
 from pmarb.alerts.settings import AlertSettings
 from pmarb.domain.risk import RiskLimits
+from pmarb.matching.settings import MatchingSettings
+from pmarb.oracles.config import OracleSettings
 
 CONFIG_FILE_ENV = "PMARB_CONFIG"
 DEFAULT_CONFIG_FILE = "pmarb.toml"
@@ -97,6 +99,15 @@ class Settings(BaseSettings):
     temporal_ui_url: str | None = Field(
         None, description="Temporal Web UI base URL for links; the dev server's when unset."
     )
+    oracles: OracleSettings = Field(default_factory=OracleSettings)
+    anthropic_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "ANTHROPIC_API_KEY", "PMARB_ANTHROPIC_API_KEY", "anthropic_api_key"
+        ),
+        description="Enables LLM adjudication in the matcher; unset means parsers only.",
+    )
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -157,6 +168,7 @@ def env_var_for(location: list[str]) -> str:
         "database_url": "DATABASE_URL",
         "temporal_address": "TEMPORAL_ADDRESS",
         "temporal_api_key": "TEMPORAL_API_KEY",
+        "anthropic_api_key": "ANTHROPIC_API_KEY",
     }
     if first in aliases or (location and location[0].isupper()):
         return aliases.get(first, location[0])

@@ -89,12 +89,15 @@ class AlertActivities:
             raise ApplicationError(
                 f"alert {alert.id} round {request.round_number}: {', '.join(failed)} failed"
             )
+        # An emergency repeats only where it can reach someone; with no channel configured it
+        # stays open on the dashboard instead of waking every few minutes for nothing.
+        reachable = any(self._channels.configured(c) for c in channels_for(tier))
         repeat = self._settings.emergency_repeat_minutes * 60
         return DeliveryOutcome(
             acknowledged=False,
             delivered=tuple(delivered),
             failed=tuple(failed),
-            repeat_after_seconds=repeat if repeats_until_acknowledged(tier) else None,
+            repeat_after_seconds=repeat if reachable and repeats_until_acknowledged(tier) else None,
         )
 
     @activity.defn(name="record_alert_acknowledgement")

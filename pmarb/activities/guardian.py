@@ -49,9 +49,14 @@ class AlertEffect:
 
 
 class GuardianActivities:
-    def __init__(self, pool: AsyncConnectionPool[Any], client: Client) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], client: Client, *, dispatch_alerts: bool = False
+    ) -> None:
         self._pool = pool
         self._client = client
+        # With dispatch, each alert also starts its AlertWorkflow on this worker's task queue
+        # (the worker must run AlertWorkflow); without, alerts are only stored.
+        self._dispatch_alerts = dispatch_alerts
 
     @activity.defn(name="set_halt_flag")
     async def set_halt_flag(self, effect: HaltEffect) -> None:
@@ -95,7 +100,7 @@ class GuardianActivities:
         """Store the alert and start its AlertWorkflow (delivery, escalation)."""
         return await raise_and_dispatch(
             self._pool,
-            self._client,
+            self._client if self._dispatch_alerts else None,
             activity.info().task_queue,
             AlertTier(alert.tier),
             alert.title,

@@ -96,15 +96,19 @@ def build_request(workflow_id: str, opportunity: Opportunity, bid: Bid) -> RiskC
     for order in bid.orders:
         key = (order.venue.value, order.market_id)
         exposure[key] = exposure.get(key, ZERO) + order.cash_needed
-    quoted = {quote.instrument_id: quote for quote in opportunity.quotes}
-    checks = []
-    for order in bid.orders:
-        quote = quoted.get(order.instrument_id)
-        if quote is None or order.side is not Side.BUY:
-            continue
-        checks.append(
-            QuoteCheck(order.instrument_id, quote.observed_at, quote.price, order.expected_price)
+    expected = {
+        order.instrument_id: order.expected_price for order in bid.orders if order.side is Side.BUY
+    }
+    # Every quote the decision used must be fresh; slippage applies where we buy at a quote.
+    checks = [
+        QuoteCheck(
+            quote.instrument_id,
+            quote.observed_at,
+            quote.price,
+            expected.get(quote.instrument_id, quote.price),
         )
+        for quote in opportunity.quotes
+    ]
     return RiskCheckRequest(
         workflow_id=workflow_id,
         opportunity_id=opportunity.workflow_id,

@@ -57,12 +57,11 @@ async def raise_and_dispatch(
 ) -> int:
     """Store the alert (committed before delivery starts) and hand it to its workflow.
 
-    Without a Temporal client the alert is still stored and shown on the dashboard.
+    Without a Temporal client the alert is only stored (and shown on the dashboard).
     """
     async with pool.connection() as conn:
         alert_id = await raise_alert(conn, tier, title, body, dedupe_key=dedupe_key)
     if client is None:
-        log.warning("alert %d stored but not delivered: Temporal is not reachable", alert_id)
         return alert_id
     await start_alert_workflow(client, pool, alert_id, tier, task_queue)
     return alert_id

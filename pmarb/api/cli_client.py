@@ -283,3 +283,86 @@ def config_set(
         marker = " (changed)" if name in changes else ""
         table.add_row(name, f"{value}{marker}")
     console.print(table)
+
+
+# -- match review ------------------------------------------------------------------------------
+
+
+def route_match_review_through_api(review_app: typer.Typer) -> None:
+    """Make ``pmarb matches review list|confirm|reject`` go through the API.
+
+    The matcher's own commands (straight to the database) stay as the fallback when the API
+    cannot be used, the way ``pmarb halt`` falls back; a later registration of the same name
+    is the one Click runs.
+    """
+    from pmarb.matching import cli as matching_cli
+
+    @review_app.command("list")
+    def review_list(
+        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    ) -> None:
+        """Pairs awaiting review (through the API; straight from the database if it is down)."""
+        settings = _settings()
+        try:
+            page = call(settings, "GET", "/api/matches", params={"limit": 500})
+        except ApiUnavailableError as e:
+            errors.print(f"API not used: {e}; reading the database directly", markup=False)
+            matching_cli.review_list(as_json=as_json)
+            return
+        except ApiRefusedError as e:
+            raise _fail(str(e)) from None
+        if as_json:
+            for item in page["items"]:
+                sys.stdout.write(json.dumps(item) + "\n")
+            return
+        if not page["items"]:
+            console.print("nothing awaits review")
+        for m in page["items"]:
+            console.print(_describe_match(m), markup=False, highlight=False)
+
+    def verdict(match_id: int, by: str | None, confirm: bool) -> None:
+        import getpass
+
+        settings = _settings()
+        word = "confirm" if confirm else "reject"
+        try:
+            row = call(
+                settings,
+                "POST",
+                f"/api/matches/{match_id}/{word}",
+                json={"by": by or getpass.getuser()},
+            )
+        except ApiUnavailableError as e:
+            errors.print(f"API not used: {e}; acting on the database directly", markup=False)
+            direct = matching_cli.review_confirm if confirm else matching_cli.review_reject
+            direct(match_id, by)
+            return
+        except ApiRefusedError as e:
+            raise _fail(str(e)) from None
+        console.print(_describe_match(row), markup=False, highlight=False)
+
+    @review_app.command("confirm")
+    def review_confirm(
+        match_id: Annotated[int, typer.Argument(metavar="ID")],
+        by: Annotated[str | None, typer.Option(help="Who confirms (default: the OS user).")] = None,
+    ) -> None:
+        """Confirm a pending pair: it becomes tradable until either market's terms change."""
+        verdict(match_id, by, confirm=True)
+
+    @review_app.command("reject")
+    def review_reject(
+        match_id: Annotated[int, typer.Argument(metavar="ID")],
+        by: Annotated[str | None, typer.Option(help="Who rejects (default: the OS user).")] = None,
+    ) -> None:
+        """Reject a pending pair: never tradable until either market's terms change."""
+        verdict(match_id, by, confirm=False)
+
+
+def _describe_match(m: dict[str, Any]) -> str:
+    reviewed = f", reviewed by {m['reviewed_by']}" if m.get("reviewed_by") else ""
+    return (
+        f"{m['id']:>6}  {m['venue_a']}:{m['market_a']}  ~  {m['venue_b']}:{m['market_b']}\n"
+        f"        {m['title_a'] or ''} ~ {m['title_b'] or ''}\n"
+        f"        {m['relation']} (confidence {m['confidence']}, by {m['decided_by']}, "
+        f"review {m['review_status']}, tradable {'yes' if m['tradable'] else 'no'}{reviewed})"
+    )

@@ -271,6 +271,8 @@ class MatchItem(_Row):
     decided_by: str
     tradable: bool
     review_status: str
+    reviewed_by: str | None
+    reviewed_at: datetime | None
     created_at: datetime
     updated_at: datetime
     close_time_a: datetime | None
@@ -278,7 +280,9 @@ class MatchItem(_Row):
 
 
 class ReviewRequest(BaseModel):
-    note: str | None = Field(None, max_length=500)
+    by: str | None = Field(
+        None, min_length=1, max_length=100, description="Who decided (default: the API actor)."
+    )
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -68,6 +68,16 @@ class Market:
     neg_risk: bool = False
     fees: FeeSchedule = NO_FEES
     rules_fingerprint: str = field(default="")
+    # Structured strike facts where the venue publishes them (Kalshi ``strike_type``,
+    # ``floor_strike``, ``cap_strike``); the matcher prefers them to parsing prose.
+    strike_type: str | None = None
+    floor_strike: Decimal | None = None
+    cap_strike: Decimal | None = None
+    # How a settled market resolved, when known: a disagreement vetoes a match.
+    settled_outcome: Outcome | None = None
+    # A neg-risk event with an implicit "Other" outcome: its named YES prices may sum below 1
+    # without any arbitrage, so bundle detection must skip it.
+    neg_risk_augmented: bool = False
 
     def __post_init__(self) -> None:
         if not self.rules_fingerprint:

@@ -69,6 +69,9 @@ class OrderRequest:
     time_in_force: TimeInForce
     expires_at: datetime | None = None
     post_only: bool = False
+    # When the caller first decided to send this order; reused on every retry so venues
+    # without client order ids (Polymarket) can sign the identical order again.
+    created_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.size <= ZERO:

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -22,34 +21,19 @@ from psycopg.types.json import Jsonb
 
 from pmarb.domain.money import ZERO
 from pmarb.domain.risk import RiskLimits
+from pmarb.risk.rules import (
+    Exposure,
+    GuardState,
+    LegExposure,
+    QuoteCheck,
+    RiskDecision,
+    RiskReason,
+    TradeRequest,
+    decide,
+    merged_legs,
+)
 
-
-class RiskReason(StrEnum):
-    APPROVED = "APPROVED"
-    HALTED = "HALTED"
-    DAILY_LOSS_PAUSE = "DAILY_LOSS_PAUSE"
-    EXPIRED = "EXPIRED"
-    STALE_QUOTE = "STALE_QUOTE"
-    SLIPPAGE = "SLIPPAGE"
-    MARKET_LIMIT = "MARKET_LIMIT"
-    VENUE_LIMIT = "VENUE_LIMIT"
-    PORTFOLIO_LIMIT = "PORTFOLIO_LIMIT"
-    STRATEGY_BUDGET = "STRATEGY_BUDGET"
-
-
-@dataclass(frozen=True, slots=True)
-class LegExposure:
-    venue: str
-    market_id: str
-    amount: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class QuoteCheck:
-    instrument_id: str
-    observed_at: datetime
-    quoted_price: Decimal
-    expected_price: Decimal
+__all__ = ["LegExposure", "QuoteCheck", "RiskCheckRequest", "RiskDecision", "RiskReason"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +49,8 @@ class RiskCheckRequest:
     quotes: tuple[QuoteCheck, ...]
     expires_at: datetime
 
-
-@dataclass(frozen=True, slots=True)
-class RiskDecision:
-    approved: bool
-    reason: RiskReason
-    detail: str
+    def as_trade(self) -> TradeRequest:
+        return TradeRequest(self.strategy, self.capital, self.legs, self.quotes, self.expires_at)
 
 
 async def current_limits(conn: psycopg.AsyncConnection[Any], default: RiskLimits) -> RiskLimits:
@@ -121,7 +101,15 @@ async def check_and_reserve(
             if state["limits"] is None
             else RiskLimits.model_validate(state["limits"])
         )
-        decision = await _decide(cursor, request, limits, state, now)
+        midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        guard = GuardState(
+            halted=state["halted"],
+            halt_reason=state["halt_reason"],
+            paused_until=state["paused_until"],
+            realised_today=await _realised_pnl_since(cursor, midnight),
+        )
+        exposure = await _load_exposure(cursor, request, limits.bankroll)
+        decision = decide(request.as_trade(), limits, guard, exposure, now)
         await _record(cursor, request, decision, now)
         if decision.reason is RiskReason.DAILY_LOSS_PAUSE and (
             state["paused_until"] is None or state["paused_until"] <= now
@@ -133,64 +121,23 @@ async def check_and_reserve(
     return decision
 
 
-async def _decide(
-    cursor: psycopg.AsyncCursor[dict[str, Any]],
-    request: RiskCheckRequest,
-    limits: RiskLimits,
-    state: Mapping[str, Any],
-    now: datetime,
-) -> RiskDecision:
-    def reject(reason: RiskReason, detail: str) -> RiskDecision:
-        return RiskDecision(False, reason, detail)
-
-    if state["halted"]:
-        return reject(RiskReason.HALTED, state["halt_reason"] or "trading is halted")
-    if state["paused_until"] is not None and state["paused_until"] > now:
-        return reject(RiskReason.DAILY_LOSS_PAUSE, f"paused until {state['paused_until']}")
-    realised_today = await _realised_pnl_since(
-        cursor, now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    )
-    if realised_today <= -limits.daily_loss_limit:
-        return reject(
-            RiskReason.DAILY_LOSS_PAUSE,
-            f"realised P&L today {realised_today} ≤ −{limits.daily_loss_limit}",
-        )
-    if request.expires_at <= now:
-        return reject(RiskReason.EXPIRED, f"opportunity expired at {request.expires_at}")
-    for quote in request.quotes:
-        age = (now - quote.observed_at).total_seconds()
-        if age > limits.stale_quote_seconds:
-            return reject(
-                RiskReason.STALE_QUOTE,
-                f"{quote.instrument_id} quote is {age:.1f}s old (limit "
-                f"{limits.stale_quote_seconds}s)",
-            )
-        slippage = abs(quote.expected_price - quote.quoted_price)
-        if slippage > limits.max_slippage:
-            return reject(
-                RiskReason.SLIPPAGE,
-                f"{quote.instrument_id} expected {quote.expected_price} vs quoted "
-                f"{quote.quoted_price} (limit {limits.max_slippage})",
-            )
-    for leg in request.legs:
+async def _load_exposure(
+    cursor: psycopg.AsyncCursor[dict[str, Any]], request: RiskCheckRequest, bankroll: Decimal
+) -> Exposure:
+    """What is already reserved in the markets, venues and strategy this request touches."""
+    by_market: dict[tuple[str, str], Decimal] = {}
+    for venue, market in merged_legs(request.legs):
         await cursor.execute(
             """
             select coalesce(sum(l.amount), 0) as used from exposure_reservation_legs l
             join exposure_reservations r using (workflow_id)
             where r.status = 'active' and l.venue = %s and l.market_id = %s
             """,
-            (leg.venue, leg.market_id),
+            (venue, market),
         )
-        used = await _scalar(cursor)
-        if used + leg.amount > limits.per_market_limit:
-            return reject(
-                RiskReason.MARKET_LIMIT,
-                f"{leg.venue}/{leg.market_id}: {used} + {leg.amount} > {limits.per_market_limit}",
-            )
+        by_market[(venue, market)] = await _scalar(cursor)
     by_venue: dict[str, Decimal] = {}
-    for leg in request.legs:
-        by_venue[leg.venue] = by_venue.get(leg.venue, ZERO) + leg.amount
-    for venue, amount in by_venue.items():
+    for venue in {leg.venue for leg in request.legs}:
         await cursor.execute(
             """
             select coalesce(sum(l.amount), 0) as used from exposure_reservation_legs l
@@ -199,11 +146,7 @@ async def _decide(
             """,
             (venue,),
         )
-        used = await _scalar(cursor)
-        if used + amount > limits.per_venue_limit:
-            return reject(
-                RiskReason.VENUE_LIMIT, f"{venue}: {used} + {amount} > {limits.per_venue_limit}"
-            )
+        by_venue[venue] = await _scalar(cursor)
     await cursor.execute(
         """
         select coalesce(sum(capital), 0) as used from exposure_reservations
@@ -211,27 +154,22 @@ async def _decide(
         """
     )
     deployed = await _scalar(cursor)
-    if deployed + request.capital > limits.max_deployed:
-        return reject(
-            RiskReason.PORTFOLIO_LIMIT,
-            f"deployed {deployed} + {request.capital} > {limits.max_deployed}",
-        )
-    budget = await _strategy_budget(cursor, request.strategy, limits.bankroll)
-    if budget is not None:
-        await cursor.execute(
-            """
-            select coalesce(sum(capital), 0) as used from exposure_reservations
-            where status = 'active' and strategy = %s
-            """,
-            (request.strategy,),
-        )
-        used_by_strategy = await _scalar(cursor)
-        if used_by_strategy + request.capital > budget:
-            return reject(
-                RiskReason.STRATEGY_BUDGET,
-                f"{request.strategy}: {used_by_strategy} + {request.capital} > {budget}",
-            )
-    return RiskDecision(True, RiskReason.APPROVED, "within every limit")
+    await cursor.execute(
+        """
+        select coalesce(sum(capital), 0) as used from exposure_reservations
+        where status = 'active' and strategy = %s
+        """,
+        (request.strategy,),
+    )
+    by_strategy = {request.strategy: await _scalar(cursor)}
+    budget = await _strategy_budget(cursor, request.strategy, bankroll)
+    return Exposure(
+        by_market=by_market,
+        by_venue=by_venue,
+        deployed=deployed,
+        by_strategy=by_strategy,
+        strategy_budgets={} if budget is None else {request.strategy: budget},
+    )
 
 
 async def _scalar(cursor: psycopg.AsyncCursor[dict[str, Any]]) -> Decimal:
@@ -324,13 +262,13 @@ async def _record(
             """,
             (request.workflow_id, request.strategy, request.capital),
         )
-        for leg in _merge_legs(request.legs):
+        for (venue, market), amount in merged_legs(request.legs).items():
             await cursor.execute(
                 """
                 insert into exposure_reservation_legs (workflow_id, venue, market_id, amount)
                 values (%s, %s, %s, %s)
                 """,
-                (request.workflow_id, leg.venue, leg.market_id, leg.amount),
+                (request.workflow_id, venue, market, amount),
             )
         return
     first = request.legs[0] if request.legs else None
@@ -350,14 +288,6 @@ async def _record(
             Jsonb({"detail": decision.detail}),
         ),
     )
-
-
-def _merge_legs(legs: tuple[LegExposure, ...]) -> list[LegExposure]:
-    merged: dict[tuple[str, str], Decimal] = {}
-    for leg in legs:
-        key = (leg.venue, leg.market_id)
-        merged[key] = merged.get(key, ZERO) + leg.amount
-    return [LegExposure(venue, market, amount) for (venue, market), amount in merged.items()]
 
 
 async def release_reservation(conn: psycopg.AsyncConnection[Any], workflow_id: str) -> bool:

@@ -10,10 +10,12 @@ from temporalio.client import Client
 
 from pmarb.activities.alerts import AlertActivities
 from pmarb.activities.guardian import GuardianActivities
+from pmarb.activities.matching import MatchingActivities
 from pmarb.activities.system import SystemActivities
 from pmarb.activities.tournament import TournamentActivities
-from pmarb.alerts.settings import AlertSettings
+from pmarb.config import Settings
 from pmarb.workflows.alerts import AlertWorkflow
+from pmarb.workflows.matching import MatchingWorkflow
 from pmarb.workflows.risk_guardian import RiskGuardianWorkflow
 from pmarb.workflows.system_check import SystemCheckWorkflow
 from pmarb.workflows.tournament import TournamentWorkflow
@@ -22,17 +24,19 @@ WORKFLOWS: Sequence[type] = (
     SystemCheckWorkflow,
     RiskGuardianWorkflow,
     TournamentWorkflow,
+    MatchingWorkflow,
     AlertWorkflow,
 )
 
 
 def activities(
-    pool: AsyncConnectionPool[Any], client: Client, alert_settings: AlertSettings | None = None
+    pool: AsyncConnectionPool[Any], client: Client, settings: Settings
 ) -> list[Callable[..., Any]]:
     system = SystemActivities(pool)
-    guardian = GuardianActivities(pool, client)
+    guardian = GuardianActivities(pool, client, dispatch_alerts=True)
     tournament = TournamentActivities(pool, client=client)
-    alerts = AlertActivities(pool, alert_settings or AlertSettings())
+    matching = MatchingActivities.from_settings(pool, settings)
+    alerts = AlertActivities(pool, settings.alerts)
     return [
         system.check_database,
         guardian.set_halt_flag,
@@ -41,6 +45,9 @@ def activities(
         guardian.store_limits,
         guardian.raise_alert,
         tournament.run_tournament,
+        matching.find_candidates,
+        matching.adjudicate_batch,
+        matching.finish_run,
         alerts.deliver,
         alerts.record_acknowledgement,
     ]

@@ -46,7 +46,7 @@ async def run_worker(settings: Settings, endpoints: Endpoints) -> None:
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities(pool, client, settings.alerts),
+        activities=activities(pool, client, settings),
         workflow_runner=workflow_runner(),
         graceful_shutdown_timeout=timedelta(seconds=30),
     )

@@ -66,7 +66,7 @@ async def test_emergency_repeats_on_schedule_until_acknowledged(
                 pool, client, queue, AlertTier.EMERGENCY, "Ratchet floor hit", "value 399 ≤ 400"
             )
             workflow_id = await _workflow_id(pool, alert_id)
-            handle = client.get_workflow_handle_for(AlertWorkflow.run, workflow_id)
+            handle = client.get_workflow_handle(workflow_id, result_type=AlertProgress)
             await eventually(lambda: _count(receiver, "push"), lambda n: n == 1)
             # Minute 4: still the first round only; minute 6: the second; minute 11: the third.
             await time_skipping_env.sleep(timedelta(minutes=4))
@@ -153,7 +153,8 @@ async def test_failing_channel_is_retried_and_recorded(
                 pool, client, queue, AlertTier.CRITICAL, "Venue down", "kalshi 503"
             )
             workflow_id = await _workflow_id(pool, alert_id)
-            progress = await client.get_workflow_handle_for(AlertWorkflow.run, workflow_id).result()
+            handle = client.get_workflow_handle(workflow_id, result_type=AlertProgress)
+            progress = await handle.result()
     assert progress.last_failed == ("sms",)
     assert receiver.count("push") == 1, "the channel that worked is not sent twice on retry"
     assert receiver.count("sms") == 3, "three attempts at the failing channel"
@@ -162,3 +163,33 @@ async def test_failing_channel_is_retried_and_recorded(
     assert alert is not None
     sms = [d for d in alert.deliveries if d["channel"] == "sms"]
     assert len(sms) == 3 and not any(d["ok"] for d in sms)
+
+
+async def test_emergency_with_no_channel_stays_on_the_dashboard_without_repeating(
+    time_skipping_env: WorkflowEnvironment, pool: AsyncConnectionPool[Any]
+) -> None:
+    client = time_skipping_env.client
+    queue = f"tq-{uuid.uuid4().hex[:8]}"
+    activities = AlertActivities(pool, AlertSettings())
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[AlertWorkflow],
+        activities=[activities.deliver, activities.record_acknowledgement],
+        workflow_runner=workflow_runner(),
+    ):
+        alert_id = await raise_and_dispatch(
+            pool, client, queue, AlertTier.EMERGENCY, "HALT_ALL: trading halted", "by cli"
+        )
+        workflow_id = await _workflow_id(pool, alert_id)
+        handle = client.get_workflow_handle(workflow_id, result_type=AlertProgress)
+        progress = await handle.result()
+    assert progress.rounds == 1 and not progress.acknowledged
+    async with pool.connection() as conn:
+        alert = await get_alert(conn, alert_id)
+    assert alert is not None and alert.acknowledged_at is None, "still open on the dashboard"
+    assert {d["channel"]: d["error"] for d in alert.deliveries} == {
+        "push": "not configured",
+        "sms": "not configured",
+        "email": "not configured",
+    }

@@ -24,7 +24,7 @@ from pmarb.store.alert_records import list_alerts
 from pmarb.store.db import open_pool
 from pmarb.workers.registry import WORKFLOWS, activities
 from pmarb.workers.worker import workflow_runner
-from pmarb.workflows.alerts import AlertProgress, AlertWorkflow
+from pmarb.workflows.alerts import AlertProgress
 from pmarb.workflows.risk_guardian import WORKFLOW_ID, GuardianInput, RiskGuardianWorkflow
 from tests.alerts.receiver import Receiver, channel_urls
 from tests.api.fixtures import api_settings
@@ -48,18 +48,18 @@ async def system(
     pool = await open_pool(database_url, max_size=4)
     try:
         async with ServedApp(receiver.app) as channel:
-            alert_settings = AlertSettings(**channel_urls(channel.port))
             settings = api_settings(
                 database_url,
                 tmp_path / "data",
                 temporal_address=temporal_env.client.service_client.config.target_host,
                 task_queue=queue,
+                alerts=AlertSettings(**channel_urls(channel.port)),
             )
             async with Worker(
                 temporal_client,
                 task_queue=queue,
                 workflows=list(WORKFLOWS),
-                activities=activities(pool, temporal_client, alert_settings),
+                activities=activities(pool, temporal_client, settings),
                 workflow_runner=workflow_runner(),
             ):
                 guardian = await temporal_client.start_workflow(
@@ -132,7 +132,7 @@ async def test_halt_all_raises_an_emergency_that_repeats_until_acknowledged(
     acked = (await http.post(f"/api/alerts/{alert.id}/ack")).json()
     assert acked["newly_acknowledged"] and acked["workflow_notified"]
     assert alert.workflow_id is not None
-    handle = system.client.get_workflow_handle_for(AlertWorkflow.run, alert.workflow_id)
+    handle = system.client.get_workflow_handle(alert.workflow_id, result_type=AlertProgress)
     progress: AlertProgress = await handle.result()
     assert progress.acknowledged and progress.rounds == 1
     metrics = (await http.get("/metrics")).text

@@ -56,7 +56,7 @@ async def test_halt_sets_the_flag_and_the_guardian_confirms(
             temporal_client,
             task_queue=queue,
             workflows=list(WORKFLOWS),
-            activities=activities(pool, temporal_client),
+            activities=activities(pool, temporal_client, settings),
             workflow_runner=workflow_runner(),
         ):
             await temporal_client.start_workflow(

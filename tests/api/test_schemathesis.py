@@ -61,7 +61,7 @@ async def test_openapi_contract_holds_under_fuzzing(
             temporal_client,
             task_queue=queue,
             workflows=list(WORKFLOWS),
-            activities=activities(pool, temporal_client),
+            activities=activities(pool, temporal_client, settings),
             workflow_runner=workflow_runner(),
         ):
             guardian = await temporal_client.start_workflow(

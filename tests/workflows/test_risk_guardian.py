@@ -6,7 +6,7 @@ import asyncio
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
@@ -185,7 +185,8 @@ async def test_daily_loss_pause_lasts_until_the_next_utc_day(
         assert view.paused_until is not None and not view.halted
         paused_until = view.paused_until
         assert paused_until.hour == 0 and paused_until.minute == 0
-        assert timedelta(0) < paused_until - datetime.now(UTC) <= timedelta(days=1, minutes=5)
+        now = await time_skipping_env.get_current_time()
+        assert timedelta(0) < paused_until - now <= timedelta(days=1, minutes=5)
 
         async def db_paused() -> datetime | None:
             async with pool.connection() as conn:
@@ -193,7 +194,8 @@ async def test_daily_loss_pause_lasts_until_the_next_utc_day(
             return row["paused_until"]  # type: ignore[no-any-return]
 
         assert await eventually(db_paused, lambda v: v is not None) == paused_until
-        await time_skipping_env.sleep(paused_until - datetime.now(UTC) - timedelta(minutes=10))
+        now = await time_skipping_env.get_current_time()
+        await time_skipping_env.sleep(paused_until - now - timedelta(minutes=10))
         assert (await handle.query(RiskGuardianWorkflow.state)).paused_until == paused_until
         await time_skipping_env.sleep(timedelta(minutes=20))
         assert await eventually(db_paused, lambda v: v is None) is None

@@ -55,7 +55,9 @@ async def test_tournament_reallocates_daily_for_thirty_days(
     client = time_skipping_env.client
     queue = f"tq-{uuid.uuid4().hex[:8]}"
     pool = await open_pool(database_url, max_size=2)
-    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    # The time-skipping clock is global to the server and earlier tests may have moved it.
+    now = await time_skipping_env.get_current_time()
+    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     await insert_trades(pool, start, 31)
     try:
         async with Worker(

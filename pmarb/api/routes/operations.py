@@ -123,14 +123,16 @@ async def review_match(
     match_id: Id,
     verdict: Literal["confirm", "reject"],
     pool: PoolDep,
+    body: schemas.ReviewRequest | None = None,
 ) -> schemas.MatchItem:
     """Confirm (the pair becomes tradable) or reject a pending pair."""
-    return await review(pool, match_id, verdict == "confirm", actor)
+    by = body.by if body is not None and body.by else actor
+    return await review(pool, match_id, verdict == "confirm", by)
 
 
 async def review(pool: Any, match_id: int, confirm: bool, actor: str) -> schemas.MatchItem:
     try:
-        async with pool.connection() as conn:
+        async with pool.connection() as conn, conn.transaction():
             row = await match_review.review(conn, match_id, confirm=confirm, actor=actor)
     except match_review.UnknownMatchError as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None

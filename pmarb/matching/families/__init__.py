@@ -1,0 +1,1 @@
+"""Deterministic proposition parsers, one module per market family."""

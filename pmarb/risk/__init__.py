@@ -1,0 +1,1 @@
+"""The pre-trade risk rules as pure functions, shared by PostgreSQL and the backtest."""

@@ -1,0 +1,891 @@
+"""Scripted markets for the simulator, deterministic for a given seed, runnable without servers.
+
+A scenario owns:
+
+* an external BTC/USDT price (:class:`ExternalPrice`): an integer-cent random walk that the
+  Binance stream publishes, with its history so venue quotes can lag it;
+* *contracts*: fair-value processes. One contract can back several markets — the same contract
+  on Kalshi and Polymarket, the two sides of a two-team event, or every outcome of a neg-risk
+  event (whose fair values sum to one);
+* one market maker per venue that keeps a ladder around each market's fair value, diffing the
+  ladder it wants against what rests so every step produces a few absolute/ signed level
+  changes rather than a full book churn; and a noise taker that lifts or hits the touch now and
+  then, so trades, ``last_trade_price`` and fills happen;
+* situations a test can inject: a cross-venue gap, an intra-venue (YES asks of mutually
+  exclusive outcomes summing below one) gap, an oracle lag, and a fee-tight steady state.
+
+Nothing here touches a socket: :meth:`Scenario.step` mutates the exchange, whose listeners
+(the protocol servers, or a recorder) see every change. All randomness comes from one
+``random.Random(seed)`` drawn in a fixed order, so the same seed and the same start time give
+the same event stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pmarb.domain.fees import FeeSchedule
+from pmarb.domain.market import VenueId
+from pmarb.domain.money import CENT
+from pmarb.domain.orders import TimeInForce
+from pmarb.domain.parity import Outcome, Side
+from pmarb.sim.exchange import Exchange, OrderError, SimMarket, SimOrder, Ticket
+from pmarb.sim.units import ONE_PRICE, PRICE_SCALE, SIZE_SCALE, price_decimal
+
+MARKET_MAKER = "sim-market-maker"
+NOISE_TAKER = "sim-noise-taker"
+_MS_PER_YEAR = 365.25 * 24 * 3600 * 1000
+
+
+@dataclass
+class ScenarioSettings:
+    seed: int = 0
+    start_ms: int = 0
+    step_seconds: float = 0.25
+    oracle_lag_seconds: float = 0.0
+    btc_start_cents: int = 9_700_000  # $97,000.00
+    btc_step_cents: int = 800  # stdev of one step of the random walk
+    mm_levels: int = 5
+    mm_half_spread: Decimal = CENT
+    mm_level_step: Decimal = CENT
+    mm_min_size: int = 50
+    mm_max_size: int = 500
+    jitter_probability: float = 0.9
+    taker_probability: float = 0.04
+    fair_move_probability: float = 0.15
+    crypto_vol_annual: float = 0.6
+
+
+# --------------------------------------------------------------------------- external price
+
+
+@dataclass(frozen=True)
+class ExternalTick:
+    """One step of the external market: trades then a top-of-book update (Binance shapes)."""
+
+    ts_ms: int
+    symbol: str
+    trades: tuple[dict[str, Any], ...]
+    agg_trades: tuple[dict[str, Any], ...]
+    book_ticker: dict[str, Any]
+
+
+def _cents_str(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}000000"
+
+
+class ExternalPrice:
+    """BTCUSDT in integer cents; keeps its history so quotes can lag it."""
+
+    def __init__(self, rng: random.Random, start_cents: int, step_cents: int) -> None:
+        self.rng = rng
+        self.cents = start_cents
+        self.step_cents = step_cents
+        self.symbol = "BTCUSDT"
+        self.history: deque[tuple[int, int]] = deque(maxlen=20_000)
+        self.trade_id = 6_720_000_000
+        self.agg_id = 3_988_000_000
+        self.update_id = 34_698_000_000
+        self.listeners: list[Callable[[ExternalTick], None]] = []
+
+    @property
+    def price(self) -> Decimal:
+        return Decimal(self.cents) / 100
+
+    def price_at(self, ts_ms: int) -> int:
+        """The price in cents as it was at ``ts_ms`` (the oldest known if earlier)."""
+        for at, cents in reversed(self.history):
+            if at <= ts_ms:
+                return cents
+        return self.history[0][1] if self.history else self.cents
+
+    def record(self, ts_ms: int) -> None:
+        self.history.append((ts_ms, self.cents))
+
+    def step(self, ts_ms: int) -> ExternalTick:
+        trades = []
+        aggs = []
+        for _ in range(self.rng.randint(1, 3)):
+            move = round(self.rng.gauss(0, self.step_cents / math.sqrt(2)))
+            self.cents = max(100, self.cents + move)
+            quantity = self.rng.randint(1, 50_000)  # in 1e-8 BTC
+            buyer_maker = self.rng.random() < 0.5
+            self.trade_id += 1
+            self.agg_id += 1
+            qty = _sats(quantity)
+            trades.append(
+                {
+                    "e": "trade",
+                    "E": ts_ms,
+                    "s": self.symbol,
+                    "t": self.trade_id,
+                    "p": _cents_str(self.cents),
+                    "q": qty,
+                    "T": ts_ms,
+                    "m": buyer_maker,
+                    "M": True,
+                }
+            )
+            aggs.append(
+                {
+                    "e": "aggTrade",
+                    "E": ts_ms,
+                    "s": self.symbol,
+                    "a": self.agg_id,
+                    "p": _cents_str(self.cents),
+                    "q": qty,
+                    "f": self.trade_id,
+                    "l": self.trade_id,
+                    "T": ts_ms,
+                    "m": buyer_maker,
+                    "M": True,
+                }
+            )
+        self.record(ts_ms)
+        return self._tick(ts_ms, tuple(trades), tuple(aggs))
+
+    def jump(self, ts_ms: int, cents: int) -> ExternalTick:
+        self.cents = max(100, cents)
+        self.trade_id += 1
+        self.agg_id += 1
+        trade = {
+            "e": "trade",
+            "E": ts_ms,
+            "s": self.symbol,
+            "t": self.trade_id,
+            "p": _cents_str(self.cents),
+            "q": _sats(100_000),
+            "T": ts_ms,
+            "m": False,
+            "M": True,
+        }
+        agg = {
+            "e": "aggTrade",
+            "E": ts_ms,
+            "s": self.symbol,
+            "a": self.agg_id,
+            "p": trade["p"],
+            "q": trade["q"],
+            "f": self.trade_id,
+            "l": self.trade_id,
+            "T": ts_ms,
+            "m": False,
+            "M": True,
+        }
+        self.record(ts_ms)
+        return self._tick(ts_ms, (trade,), (agg,))
+
+    def _tick(
+        self, ts_ms: int, trades: tuple[dict[str, Any], ...], aggs: tuple[dict[str, Any], ...]
+    ) -> ExternalTick:
+        self.update_id += 1
+        book_ticker = {
+            "u": self.update_id,
+            "s": self.symbol,
+            "b": _cents_str(self.cents - 1),
+            "B": _sats(self.rng.randint(1_000, 500_000)),
+            "a": _cents_str(self.cents),
+            "A": _sats(self.rng.randint(1_000, 500_000)),
+        }
+        tick = ExternalTick(ts_ms, self.symbol, trades, aggs, book_ticker)
+        for listener in self.listeners:
+            listener(tick)
+        return tick
+
+
+def _sats(quantity: int) -> str:
+    return f"{quantity // 100_000_000}.{quantity % 100_000_000:08d}"
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+class Contract:
+    """A fair-value process with one or more legs (fair values in price units)."""
+
+    legs: tuple[str, ...] = ("yes",)
+
+    def step(self, rng: random.Random, settings: ScenarioSettings) -> None:
+        """Advance one step (random walks move; oracle-driven contracts read the price)."""
+
+    def fair(self, leg: str, now_ms: int) -> int:
+        raise NotImplementedError
+
+
+class WalkContract(Contract):
+    """A single probability that drifts in ticks and reverts towards where it started."""
+
+    def __init__(self, start: Decimal) -> None:
+        self.anchor = int(start * PRICE_SCALE)
+        self.value = self.anchor
+
+    def step(self, rng: random.Random, settings: ScenarioSettings) -> None:
+        if rng.random() < settings.fair_move_probability:
+            pull = 1 if self.value < self.anchor else -1
+            move = rng.choice((-100, -50, 50, 100)) + (25 * pull)
+            self.value = min(9_500, max(500, self.value + move))
+
+    def fair(self, leg: str, now_ms: int) -> int:
+        return self.value
+
+
+class PairContract(WalkContract):
+    """Two mutually exclusive, exhaustive outcomes ("a" wins or "b" wins)."""
+
+    legs = ("a", "b")
+
+    def fair(self, leg: str, now_ms: int) -> int:
+        return self.value if leg == "a" else ONE_PRICE - self.value
+
+
+class MultiOutcomeContract(Contract):
+    """A neg-risk event: one of several named outcomes wins; fair values sum to one."""
+
+    def __init__(self, weights: dict[str, Decimal]) -> None:
+        self.legs = tuple(weights)
+        self.weights = {leg: float(w) for leg, w in weights.items()}
+
+    def step(self, rng: random.Random, settings: ScenarioSettings) -> None:
+        if rng.random() < settings.fair_move_probability:
+            leg = rng.choice(self.legs)
+            self.weights[leg] = min(0.9, max(0.02, self.weights[leg] * rng.choice((0.97, 1.03))))
+
+    def fair(self, leg: str, now_ms: int) -> int:
+        total = sum(self.weights.values())
+        return round(self.weights[leg] / total * PRICE_SCALE)
+
+
+class BtcAboveContract(Contract):
+    """P(BTC at close > strike) from a lognormal model, on the lagged external price."""
+
+    def __init__(
+        self, external: ExternalPrice, strike_cents: int, close_ms: int, lag: Callable[[], int]
+    ) -> None:
+        self.external = external
+        self.strike_cents = strike_cents
+        self.close_ms = close_ms
+        self.lag = lag
+        self.vol = 0.6
+
+    def step(self, rng: random.Random, settings: ScenarioSettings) -> None:
+        self.vol = settings.crypto_vol_annual
+
+    def fair(self, leg: str, now_ms: int) -> int:
+        spot = self.external.price_at(now_ms - self.lag())
+        remaining = max(self.close_ms - now_ms, 60_000) / _MS_PER_YEAR
+        d = math.log(spot / self.strike_cents) / (self.vol * math.sqrt(remaining))
+        probability = 0.5 * (1 + math.erf(d / math.sqrt(2)))
+        return min(9_900, max(100, round(probability * PRICE_SCALE)))
+
+
+# --------------------------------------------------------------------------- market catalogue
+
+
+def stable_hex(text: str, nbytes: int = 32) -> str:
+    return "0x" + hashlib.sha256(text.encode()).hexdigest()[: nbytes * 2]
+
+
+def stable_token_id(text: str) -> str:
+    return str(int(hashlib.sha256(text.encode()).hexdigest(), 16) >> 4)
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Quoting:
+    """Where a market's quotes come from and how an injected situation shifts them."""
+
+    contract: str
+    leg: str
+    offset: int = 0  # price units added to the fair value (cross-venue gaps, steady state)
+
+
+def polymarket_fees(rate: str) -> FeeSchedule:
+    return FeeSchedule(taker_rate=Decimal(rate), exponent=1, rounding_step=Decimal("0.000001"))
+
+
+def kalshi_fees(fee_type: str, multiplier: Decimal = Decimal(1)) -> FeeSchedule:
+    maker = (
+        Decimal("0.0175") * multiplier if fee_type == "quadratic_with_maker_fees" else Decimal(0)
+    )
+    return FeeSchedule(
+        taker_rate=Decimal("0.07") * multiplier, maker_rate=maker, exponent=1, rounding_step=CENT
+    )
+
+
+@dataclass
+class EventInfo:
+    key: str
+    venue: VenueId
+    title: str
+    neg_risk: bool
+    markets: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    gap: int | None = None  # injected: the asks of all markets sum to 1 − gap (price units)
+
+
+class Scenario:
+    """The default scenario: a handful of markets on each venue around one BTC price."""
+
+    name = "default"
+
+    def __init__(self, settings: ScenarioSettings, exchange: Exchange) -> None:
+        self.settings = settings
+        self.exchange = exchange
+        self.rng = random.Random(settings.seed)
+        self.now_ms = settings.start_ms
+        self.external = ExternalPrice(self.rng, settings.btc_start_cents, settings.btc_step_cents)
+        self.external.record(self.now_ms)
+        self.lag_ms = int(settings.oracle_lag_seconds * 1000)
+        self.contracts: dict[str, Contract] = {}
+        self.quoting: dict[str, Quoting] = {}
+        self.events: dict[str, EventInfo] = {}
+        self.series: dict[str, dict[str, Any]] = {}
+        self.pairs: dict[str, list[str]] = {}  # pair key -> market keys (cross-venue)
+        self.ladder_sizes: dict[tuple[str, Side], list[int]] = {}
+        # The market maker's resting orders: market key -> (side, price) -> order.
+        self.mm_orders: dict[str, dict[tuple[Side, int], SimOrder]] = {}
+        self.half_spread = settings.mm_half_spread
+        self.on_step: list[Callable[[Scenario], None]] = []
+        self.steps = 0
+        self._build()
+
+    # ------------------------------------------------------------------ catalogue
+
+    def _build(self) -> None:
+        start = self.settings.start_ms
+        strike = (self.settings.btc_start_cents // 100_000) * 100_000  # round thousand below
+        day_close = start + 6 * 3600 * 1000
+        updown_close = start + 15 * 60 * 1000
+        lag = lambda: self.lag_ms  # noqa: E731
+
+        self.contracts["fed-dec-cut"] = WalkContract(Decimal("0.62"))
+        self.contracts["btc-above"] = BtcAboveContract(self.external, strike, day_close, lag)
+        self.contracts["btc-updown"] = BtcAboveContract(
+            self.external, self.settings.btc_start_cents, updown_close, lag
+        )
+        self.contracts["game7"] = PairContract(Decimal("0.55"))
+        self.contracts["nominee"] = MultiOutcomeContract(
+            {
+                "newsom": Decimal("0.34"),
+                "shapiro": Decimal("0.24"),
+                "buttigieg": Decimal("0.22"),
+                "ocasio-cortez": Decimal("0.20"),
+            }
+        )
+        self.contracts["nyc-high"] = WalkContract(Decimal("0.41"))
+        strike_text = f"{strike // 100:,}"
+
+        # Polymarket -------------------------------------------------------------
+        self._poly_market(
+            "fed-dec-cut",
+            question="Will the Fed decrease interest rates after the December 2026 meeting?",
+            description=(
+                'This market will resolve to "Yes" if the Federal Reserve lowers the upper '
+                "bound of the federal funds target range at its December 2026 meeting. "
+                'Otherwise, this market will resolve to "No".'
+            ),
+            event=("fed-decision-in-december-2026", "Fed decision in December 2026", False),
+            quoting=Quoting("fed-dec-cut", "yes"),
+            fees=("economics_fees", "0.05"),
+            close_ms=start + 90 * 24 * 3600 * 1000,
+            pair="fed-dec-cut",
+        )
+        self._poly_market(
+            "btc-above",
+            question=f"Will the price of Bitcoin be above ${strike_text} at {iso(day_close)}?",
+            description=(
+                f'This market will resolve to "Yes" if the Binance BTC/USDT 1-minute candle '
+                f'closing at {iso(day_close)} closes above ${strike_text}. Otherwise "No".'
+            ),
+            event=("bitcoin-above-on-close", "Bitcoin above ___ on close", False),
+            quoting=Quoting("btc-above", "yes"),
+            fees=("crypto_fees", "0.07"),
+            close_ms=day_close,
+            pair="btc-above",
+            extra={"resolutionSource": "https://www.binance.com/en/trade/BTC_USDT"},
+        )
+        window_start = start // 1000
+        self._poly_market(
+            f"btc-updown-15m-{window_start}",
+            question=f"Bitcoin Up or Down - {iso(start)} to {iso(updown_close)}",
+            description=(
+                'This market will resolve to "Up" if the Bitcoin price at the end of the time '
+                "range is greater than or equal to the price at the beginning. Otherwise "
+                '"Down".'
+            ),
+            event=(f"btc-updown-15m-{window_start}", "Bitcoin Up or Down 15m", False),
+            quoting=Quoting("btc-updown", "yes"),
+            fees=("crypto_fees", "0.07"),
+            close_ms=updown_close,
+            outcomes=("Up", "Down"),
+            extra={
+                "resolutionSource": "https://data.chain.link/streams/btc-usd",
+                "eventStartTime": iso(start),
+                "cryptoMarketConfig": {
+                    "id": "btc-15m",
+                    "asset": "btc",
+                    "duration": "15m",
+                    "twapEnabled": False,
+                    "twapLookbackSeconds": 0,
+                },
+            },
+        )
+        for leg, team in (("a", "Lakers"), ("b", "Celtics")):
+            self._poly_market(
+                f"will-the-{team.lower()}-win-game-7",
+                question=f"Will the {team} win Game 7?",
+                description=(
+                    f'This market will resolve to "Yes" if the {team} win Game 7 of the '
+                    "series. Exactly one of the two teams wins."
+                ),
+                event=("lakers-vs-celtics-game-7", "Lakers vs. Celtics: Game 7", False),
+                quoting=Quoting("game7", leg),
+                fees=("sports_fees", "0.03"),
+                close_ms=start + 2 * 24 * 3600 * 1000,
+            )
+        for leg in self.contracts["nominee"].legs:
+            name = leg.replace("-", " ").title()
+            self._poly_market(
+                f"will-{leg}-win-the-2028-democratic-nomination",
+                question=f"Will {name} win the 2028 Democratic presidential nomination?",
+                description=(
+                    f'This market will resolve to "Yes" if {name} wins and accepts the 2028 '
+                    "nomination of the Democratic Party for U.S. president."
+                ),
+                event=(
+                    "democratic-presidential-nominee-2028",
+                    "Democratic Presidential Nominee 2028",
+                    True,
+                ),
+                quoting=Quoting("nominee", leg),
+                fees=("politics_fees", "0.04"),
+                close_ms=start + 700 * 24 * 3600 * 1000,
+                tick=Decimal("0.001"),
+                extra={"groupItemTitle": name},
+            )
+
+        # Kalshi -----------------------------------------------------------------
+        self._kalshi_series(
+            "KXFEDDECISION", "Fed decision", "Economics", "quadratic_with_maker_fees"
+        )
+        self._kalshi_series("KXBTCD", "Bitcoin price today", "Crypto", "quadratic", "daily")
+        self._kalshi_series("KXBTC15M", "BTC 15 minutes", "Crypto", "quadratic", "fifteen_min")
+        self._kalshi_series(
+            "KXHIGHNY", "Highest temperature in NYC", "Climate and Weather", "quadratic", "daily"
+        )
+        self._kalshi_market(
+            "KXFEDDECISION-26DEC-C25",
+            series="KXFEDDECISION",
+            event="KXFEDDECISION-26DEC",
+            title="Will the Fed cut rates at the December 2026 meeting?",
+            rules=(
+                "If the Federal Reserve lowers the upper bound of the federal funds target range "
+                "at its December 2026 meeting, then the market resolves to Yes."
+            ),
+            quoting=Quoting("fed-dec-cut", "yes"),
+            close_ms=start + 90 * 24 * 3600 * 1000,
+            pair="fed-dec-cut",
+            strike={"strike_type": "structured"},
+        )
+        kalshi_strike = Decimal(strike) / 100 - CENT
+        self._kalshi_market(
+            f"KXBTCD-{_kalshi_date(day_close)}-T{kalshi_strike}",
+            series="KXBTCD",
+            event=f"KXBTCD-{_kalshi_date(day_close)}",
+            title=f"Bitcoin price above ${strike_text} at {iso(day_close)}?",
+            rules=(
+                "If the simple average of the sixty seconds of CF Benchmarks' Real-Time Index "
+                f"before {iso(day_close)} is above {kalshi_strike}, then the market resolves to "
+                "Yes."
+            ),
+            quoting=Quoting("btc-above", "yes"),
+            close_ms=day_close,
+            pair="btc-above",
+            strike={"strike_type": "greater", "floor_strike": kalshi_strike},
+        )
+        self._kalshi_market(
+            f"KXBTC15M-{_kalshi_date(updown_close)}-{_minutes(updown_close)}",
+            series="KXBTC15M",
+            event=f"KXBTC15M-{_kalshi_date(updown_close)}",
+            title="BTC price up in next 15 mins?",
+            rules=(
+                "If the simple average of the sixty seconds of CF Benchmarks' BRTI before the "
+                "close is at least the simple average before the open, the market resolves to Yes."
+            ),
+            quoting=Quoting("btc-updown", "yes"),
+            close_ms=updown_close,
+            strike={
+                "strike_type": "greater_or_equal",
+                "floor_strike": Decimal(self.settings.btc_start_cents) / 100,
+            },
+        )
+        self._kalshi_market(
+            f"KXHIGHNY-{_kalshi_date(day_close)}-T69",
+            series="KXHIGHNY",
+            event=f"KXHIGHNY-{_kalshi_date(day_close)}",
+            title="Will the high temp in NYC be >69°?",
+            rules=(
+                "If the highest temperature recorded in Central Park, New York as reported by "
+                "the National Weather Service's Climatological Report (Daily), is greater than "
+                "69°, then the market resolves to Yes."
+            ),
+            quoting=Quoting("nyc-high", "yes"),
+            close_ms=day_close,
+            strike={"strike_type": "greater", "floor_strike": Decimal(69)},
+        )
+
+    def _poly_market(
+        self,
+        slug: str,
+        *,
+        question: str,
+        description: str,
+        event: tuple[str, str, bool],
+        quoting: Quoting,
+        fees: tuple[str, str],
+        close_ms: int,
+        outcomes: tuple[str, str] = ("Yes", "No"),
+        tick: Decimal = CENT,
+        pair: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        event_slug, event_title, neg_risk = event
+        key = f"polymarket:{slug}"
+        market = SimMarket(
+            key=key,
+            venue=VenueId.POLYMARKET,
+            market_id=stable_hex(f"condition:{slug}"),
+            yes_id=stable_token_id(f"token:{slug}:0"),
+            no_id=stable_token_id(f"token:{slug}:1"),
+            title=question,
+            rules=description,
+            tick=tick,
+            min_size=Decimal(5),
+            fees=polymarket_fees(fees[1]),
+            outcomes=outcomes,
+            neg_risk=neg_risk,
+            event_key=f"polymarket:{event_slug}",
+            pair_key=pair,
+            close_time_ms=close_ms,
+            open_time_ms=self.settings.start_ms,
+            meta={
+                "slug": slug,
+                "id": str(
+                    500_000 + int(hashlib.sha256(slug.encode()).hexdigest()[:6], 16) % 99_999
+                ),
+                "question_id": stable_hex(f"question:{slug}"),
+                "fee_type": fees[0],
+                "fee_rate": fees[1],
+                "neg_risk_market_id": stable_hex(f"negrisk:{event_slug}") if neg_risk else "",
+                **(extra or {}),
+            },
+        )
+        self._register(market, quoting, event_title)
+
+    def _kalshi_series(
+        self,
+        ticker: str,
+        title: str,
+        category: str,
+        fee_type: str,
+        frequency: str = "custom",
+        multiplier: Decimal = Decimal(1),
+    ) -> None:
+        self.series[ticker] = {
+            "ticker": ticker,
+            "title": title,
+            "category": category,
+            "frequency": frequency,
+            "fee_type": fee_type,
+            "fee_multiplier": multiplier,
+        }
+
+    def _kalshi_market(
+        self,
+        ticker: str,
+        *,
+        series: str,
+        event: str,
+        title: str,
+        rules: str,
+        quoting: Quoting,
+        close_ms: int,
+        strike: dict[str, Any],
+        pair: str | None = None,
+    ) -> None:
+        info = self.series[series]
+        market = SimMarket(
+            key=f"kalshi:{ticker}",
+            venue=VenueId.KALSHI,
+            market_id=ticker,
+            yes_id=ticker,
+            no_id=f"{ticker}:no",
+            title=title,
+            rules=rules,
+            tick=CENT,
+            min_size=Decimal("0.01"),
+            fees=kalshi_fees(info["fee_type"], info["fee_multiplier"]),
+            event_key=f"kalshi:{event}",
+            series=series,
+            pair_key=pair,
+            close_time_ms=close_ms,
+            open_time_ms=self.settings.start_ms,
+            meta={"market_uuid": str(_uuid_from(ticker)), **strike},
+        )
+        self._register(market, quoting, title)
+
+    def _register(self, market: SimMarket, quoting: Quoting, event_title: str) -> None:
+        self.exchange.add_market(market)
+        self.quoting[market.key] = quoting
+        event = self.events.get(market.event_key)
+        if event is None:
+            event = EventInfo(market.event_key, market.venue, event_title, market.neg_risk)
+            if market.venue is VenueId.KALSHI:
+                event.meta["series"] = market.series
+            self.events[market.event_key] = event
+        event.markets.append(market.key)
+        if market.pair_key:
+            self.pairs.setdefault(market.pair_key, []).append(market.key)
+        for side in (Side.BUY, Side.SELL):
+            self.ladder_sizes[(market.key, side)] = [
+                self.rng.randint(self.settings.mm_min_size, self.settings.mm_max_size)
+                for _ in range(self.settings.mm_levels)
+            ]
+
+    # ------------------------------------------------------------------ quoting
+
+    def fair(self, market_key: str) -> int:
+        quoting = self.quoting[market_key]
+        return self.contracts[quoting.contract].fair(quoting.leg, self.now_ms)
+
+    def _mids(self) -> dict[str, int]:
+        mids: dict[str, int] = {}
+        for key, market in self.exchange.markets.items():
+            tick = market.tick_units
+            # Round the fair value first so a tick-aligned offset moves the quotes exactly.
+            mids[key] = _round_to(self.fair(key), tick) + self.quoting[key].offset
+        for event in self.events.values():
+            if event.gap is None or len(event.markets) < 2:
+                continue
+            # Shift the mids (in whole ticks) until the asks of all outcomes sum to 1 − gap.
+            half = self._half_spread_units()
+            tick = self.exchange.markets[event.markets[0]].tick_units
+            asks = sum(mids[k] + half for k in event.markets)
+            excess_ticks = (asks - (ONE_PRICE - event.gap)) // tick
+            count = len(event.markets)
+            for index, key in enumerate(event.markets):
+                share = excess_ticks // count + (1 if index < excess_ticks % count else 0)
+                mids[key] -= share * tick
+        return mids
+
+    def _half_spread_units(self) -> int:
+        return int(self.half_spread * PRICE_SCALE)
+
+    def target_ladder(self, market: SimMarket, mid: int) -> dict[Side, dict[int, int]]:
+        tick = market.tick_units
+        half = max(tick, _round_to(self._half_spread_units(), tick))
+        step = max(tick, int(self.settings.mm_level_step * PRICE_SCALE))
+        mid = min(ONE_PRICE - half - tick, max(half + tick, mid))
+        ladder: dict[Side, dict[int, int]] = {Side.BUY: {}, Side.SELL: {}}
+        for level in range(self.settings.mm_levels):
+            bid = mid - half - level * step
+            ask = mid + half + level * step
+            if bid >= tick:
+                ladder[Side.BUY][bid] = self.ladder_sizes[(market.key, Side.BUY)][level]
+            if ask <= ONE_PRICE - tick:
+                ladder[Side.SELL][ask] = self.ladder_sizes[(market.key, Side.SELL)][level]
+        return ladder
+
+    def requote(self, market: SimMarket, mid: int) -> None:
+        """Make the market maker's resting orders equal the target ladder, level by level."""
+        target = self.target_ladder(market, mid)
+        account = MARKET_MAKER
+        self.exchange.account(market.venue, account, unlimited=True)
+        # Cancels first (both sides), so a moved ladder never crosses its own stale quotes.
+        resting = self.mm_orders.setdefault(market.key, {})
+        for (side, price), order in list(resting.items()):
+            if not order.is_open:
+                del resting[(side, price)]
+                continue
+            want = target[side].get(price, 0) * SIZE_SCALE
+            have = order.resting_size
+            if want == 0:
+                self.exchange.cancel(order.order_id, "requote")
+                del resting[(side, price)]
+            elif want < have:
+                self.exchange.reduce(order.order_id, have - want)
+        for side, levels in target.items():
+            for price, size in levels.items():
+                existing = resting.get((side, price))
+                have = existing.resting_size if existing is not None and existing.is_open else 0
+                want = size * SIZE_SCALE
+                if want > have:
+                    if existing is not None and existing.is_open:
+                        # Top up by replacing: the level's size rises, queue position is lost.
+                        self.exchange.cancel(existing.order_id, "requote")
+                    placed = self._mm_place(market, side, price, want)
+                    if placed is not None:
+                        resting[(side, price)] = placed
+
+    def _mm_place(self, market: SimMarket, side: Side, price: int, size: int) -> SimOrder | None:
+        ticket = Ticket(
+            venue=market.venue,
+            account=MARKET_MAKER,
+            market_key=market.key,
+            outcome=Outcome.YES,
+            side=side,
+            price=price_decimal(price),
+            size=Decimal(size) / SIZE_SCALE,
+            time_in_force=TimeInForce.GTC,
+        )
+        order_id = self.exchange.new_hex_id() if market.venue is VenueId.POLYMARKET else None
+        try:
+            order = self.exchange.submit(ticket, order_id)
+        except OrderError:
+            return None
+        return order if order.is_open else None
+
+    def requote_all(self) -> None:
+        mids = self._mids()
+        for key, market in self.exchange.markets.items():
+            with self.exchange.batch():
+                self.requote(market, mids[key])
+
+    # ------------------------------------------------------------------ driver
+
+    def start(self) -> None:
+        self.requote_all()
+
+    def step(self, step_ms: int) -> None:
+        """Advance simulated time by ``step_ms`` and let everything react once."""
+        self.now_ms += step_ms
+        self.steps += 1
+        self.external.step(self.now_ms)
+        for contract in self.contracts.values():
+            contract.step(self.rng, self.settings)
+        for sizes in self.ladder_sizes.values():
+            if self.rng.random() < self.settings.jitter_probability / 2:
+                level = self.rng.randrange(len(sizes))
+                sizes[level] = self.rng.randint(
+                    self.settings.mm_min_size, self.settings.mm_max_size
+                )
+        self.requote_all()
+        self._noise_trades()
+        self.exchange.expire()
+        for hook in self.on_step:
+            hook(self)
+
+    def _noise_trades(self) -> None:
+        for key, market in self.exchange.markets.items():
+            if self.rng.random() >= self.settings.taker_probability:
+                continue
+            side = Side.BUY if self.rng.random() < 0.5 else Side.SELL
+            book = self.exchange.books[key]
+            best = book.best_ask() if side is Side.BUY else book.best_bid()
+            size = self.rng.randint(5, 40)
+            if best is None:
+                continue
+            self.exchange.account(market.venue, NOISE_TAKER, unlimited=True)
+            ticket = Ticket(
+                venue=market.venue,
+                account=NOISE_TAKER,
+                market_key=key,
+                outcome=Outcome.YES,
+                side=side,
+                price=price_decimal(best),
+                size=Decimal(size),
+                time_in_force=TimeInForce.FAK,
+            )
+            order_id = self.exchange.new_hex_id() if market.venue is VenueId.POLYMARKET else None
+            try:
+                self.exchange.submit(ticket, order_id)
+            except OrderError:
+                continue
+
+    # ------------------------------------------------------------------ injections
+
+    def set_cross_venue_gap(self, pair_key: str, gap: Decimal, cheap: VenueId) -> None:
+        """Price the same contract apart: the ``cheap`` venue's best ask sits ``gap`` below
+        the other venue's best bid (before fees)."""
+        keys = self.pairs[pair_key]
+        tick = max(self.exchange.markets[key].tick_units for key in keys)
+        total_ticks = (int(gap * PRICE_SCALE) + 2 * self._half_spread_units()) // tick
+        for key in keys:
+            market = self.exchange.markets[key]
+            if market.venue is cheap:
+                self.quoting[key].offset = -(total_ticks // 2) * tick
+            else:
+                self.quoting[key].offset = (total_ticks - total_ticks // 2) * tick
+        self.requote_all()
+
+    def set_intra_venue_gap(self, event_key: str, gap: Decimal) -> None:
+        """The YES asks of an event's mutually exclusive outcomes sum to 1 − ``gap``."""
+        self.events[event_key].gap = int(gap * PRICE_SCALE)
+        self.requote_all()
+
+    def oracle_jump(self, cents: int, lag_seconds: float) -> None:
+        """The external price jumps now; venue quotes follow after ``lag_seconds``."""
+        self.lag_ms = int(lag_seconds * 1000)
+        self.external.jump(self.now_ms, cents)
+
+    def steady_state(self) -> None:
+        """Fee-tight and fair: no lag, cross-venue books touch (best bid on one venue equals
+        the best ask on the other) and the asks of every exclusive event sum to exactly one,
+        so every gross edge is zero and any positive fee makes it a loss."""
+        self.lag_ms = 0
+        for quoting in self.quoting.values():
+            quoting.offset = 0
+        for event in self.events.values():
+            event.gap = 0 if len(event.markets) > 1 and _is_exclusive(self, event) else None
+        for pair_key in self.pairs:
+            self.set_cross_venue_gap(pair_key, Decimal(0), VenueId.KALSHI)
+        self.requote_all()
+
+    def clear_injections(self) -> None:
+        self.lag_ms = int(self.settings.oracle_lag_seconds * 1000)
+        for quoting in self.quoting.values():
+            quoting.offset = 0
+        for event in self.events.values():
+            event.gap = None
+        self.requote_all()
+
+
+def _is_exclusive(scenario: Scenario, event: EventInfo) -> bool:
+    contracts = {scenario.quoting[key].contract for key in event.markets}
+    return len(contracts) == 1 and isinstance(
+        scenario.contracts[next(iter(contracts))], (PairContract, MultiOutcomeContract)
+    )
+
+
+def _round_to(units: int, tick: int) -> int:
+    quotient, remainder = divmod(units, tick)
+    if remainder * 2 > tick or (remainder * 2 == tick and quotient % 2):
+        quotient += 1
+    return quotient * tick
+
+
+def _kalshi_date(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%y%b%d%H%M").upper()
+
+
+def _minutes(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%M")
+
+
+def _uuid_from(text: str) -> str:
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-a{digest[17:20]}-{digest[20:32]}"
+
+
+SCENARIOS: dict[str, type[Scenario]] = {"default": Scenario}

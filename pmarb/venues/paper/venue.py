@@ -1,0 +1,364 @@
+"""A paper venue that fills against the LIVE book store of a real adapter.
+
+It is never more optimistic than the live venue:
+
+- Latency: an order waits ``latency`` seconds, then sees the book as it is at that moment.
+- It refuses (:class:`~pmarb.venues.base.StaleBookError`) while the instrument's book is not
+  usable (stale feed, invalidated, suspect): no price can be trusted then.
+- It takes visible depth only, within the limit price, level by level (each level is one fill,
+  with its fee from the market's :class:`~pmarb.domain.fees.FeeSchedule`, rounded as the venue
+  rounds one fill). Depth it took stays used up until that book next changes, because the real
+  venue would have removed it and the feed has not shown the consequence yet.
+- FOK fills all or nothing; FAK fills what is there and cancels the rest; GTC/GTD take what is
+  marketable and rest the remainder, which fills (as maker, at its limit price) only when the
+  live book trades THROUGH it (a resting buy at p needs a visible ask below p). Post-only orders
+  that would cross are rejected, as both venues do.
+- Buying needs free cash for the worst case (limit × size + fees); a resting order reserves
+  it. Selling needs the shares: paper never goes short (buy the other outcome instead).
+
+State is in memory and keyed by ``client_order_id``, so placing the same order twice returns
+the first one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from pmarb.domain.book import BookSnapshot, Level
+from pmarb.domain.market import Market, VenueId
+from pmarb.domain.money import ONE, ZERO
+from pmarb.domain.orders import Fill, OrderRequest, OrderState, OrderStatus, TimeInForce
+from pmarb.domain.parity import Outcome, Side
+from pmarb.domain.positions import Position
+from pmarb.venues.base import MarketResolution, OrderRejectedError, StaleBookError, Venue
+from pmarb.venues.store import BookStore
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    starting_balance: Decimal = Decimal(1000)
+    latency: float = 0.05
+    max_book_age: float = 5.0
+
+
+@dataclass
+class _PaperOrder:
+    request: OrderRequest
+    status: OrderStatus = OrderStatus.PENDING
+    filled: Decimal = ZERO
+    notional: Decimal = ZERO
+    fees: Decimal = ZERO
+    reserved: Decimal = ZERO
+    reason: str | None = None
+    fills: list[Fill] = field(default_factory=list)
+
+    def state(self) -> OrderState:
+        return OrderState(
+            client_order_id=self.request.client_order_id,
+            venue_order_id=f"paper-{self.request.client_order_id}",
+            status=self.status,
+            requested_size=self.request.size,
+            filled_size=self.filled,
+            average_price=self.notional / self.filled if self.filled > ZERO else None,
+            fees=self.fees,
+            reason=self.reason,
+        )
+
+
+@dataclass
+class _Holding:
+    size: Decimal = ZERO
+    cost: Decimal = ZERO
+    realized: Decimal = ZERO
+
+
+class PaperVenue:
+    """Implements :class:`pmarb.venues.base.Venue` with ``paper`` True."""
+
+    def __init__(
+        self,
+        live: Venue,
+        store: BookStore,
+        config: PaperConfig | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.live = live
+        self.store = store
+        self.config = config or PaperConfig()
+        self._sleep = sleep
+        self._wall_clock = wall_clock
+        self._cash = self.config.starting_balance
+        self._markets: dict[str, Market] = {}
+        self._orders: dict[str, _PaperOrder] = {}
+        self._fills: list[Fill] = []
+        self._holdings: dict[tuple[str, Outcome], _Holding] = {}
+        # (book id, side of that book, price) -> (visible size then, size paper took from it)
+        self._consumed: dict[tuple[str, str, Decimal], tuple[Decimal, Decimal]] = {}
+        self._fill_seq = 0
+        store.add_listener(self._on_book_update)
+
+    @property
+    def venue_id(self) -> VenueId:
+        return self.live.venue_id
+
+    @property
+    def paper(self) -> bool:
+        return True
+
+    def add_market(self, market: Market) -> None:
+        self._markets[market.market_id] = market
+
+    async def discover_markets(self) -> list[Market]:
+        markets = await self.live.discover_markets()
+        for market in markets:
+            self.add_market(market)
+        return markets
+
+    async def get_book(self, instrument_id: str) -> BookSnapshot:
+        return await self.live.get_book(instrument_id)
+
+    async def market_resolution(self, market_id: str) -> MarketResolution:
+        return await self.live.market_resolution(market_id)
+
+    # ------------------------------------------------------------------------------ orders
+
+    async def place_order(self, order: OrderRequest) -> OrderState:
+        existing = self._orders.get(order.client_order_id)
+        if existing is not None:
+            return existing.state()
+        if order.venue is not self.venue_id:
+            raise OrderRejectedError(self.venue_id, "wrong_venue", f"order is for {order.venue}")
+        market = self._markets.get(order.market_id)
+        if market is None:
+            raise OrderRejectedError(self.venue_id, "unknown_market", f"{order.market_id} unknown")
+        await self._sleep(self.config.latency)
+        reason = self.store.unusable_reason(order.instrument_id, self.config.max_book_age)
+        if reason is not None:
+            raise StaleBookError(self.venue_id, "stale_book", f"{order.instrument_id}: {reason}")
+        book = self.store.snapshot(order.instrument_id, depth=None)
+        side = "asks" if order.side is Side.BUY else "bids"
+        levels = self._available(order.instrument_id, side, book.levels_for(order.side))
+        marketable = [level for level in levels if self._crosses(order, level.price)]
+        if order.post_only and marketable:
+            raise OrderRejectedError(
+                self.venue_id, "post_only_cross", "post-only order would cross"
+            )
+        available = sum((level.size for level in marketable), ZERO)
+        self._check_funds(order, market)
+        paper = _PaperOrder(order)
+        if order.time_in_force is TimeInForce.FOK and available < order.size:
+            paper.status = OrderStatus.CANCELLED
+            paper.reason = f"FOK killed: {available} visible within the limit, {order.size} wanted"
+            self._orders[order.client_order_id] = paper
+            return paper.state()
+        self._orders[order.client_order_id] = paper
+        self._take(paper, market, side, marketable, taker=True)
+        remaining = order.size - paper.filled
+        if remaining <= ZERO:
+            paper.status = OrderStatus.FILLED
+        elif order.time_in_force in (TimeInForce.FOK, TimeInForce.FAK):
+            paper.status = OrderStatus.CANCELLED
+            paper.reason = "remainder cancelled (immediate order)"
+        else:
+            paper.status = OrderStatus.PARTIALLY_FILLED if paper.filled > ZERO else OrderStatus.OPEN
+            if order.side is Side.BUY:
+                paper.reserved = self._worst_cost(market, order.price, remaining)
+                self._cash -= paper.reserved
+        return paper.state()
+
+    def _crosses(self, order: OrderRequest, price: Decimal) -> bool:
+        return price <= order.price if order.side is Side.BUY else price >= order.price
+
+    def _worst_cost(self, market: Market, price: Decimal, size: Decimal) -> Decimal:
+        return price * size + market.fees.fee(price, size)
+
+    def _check_funds(self, order: OrderRequest, market: Market) -> None:
+        if order.side is Side.BUY:
+            need = self._worst_cost(market, order.price, order.size)
+            if need > self._cash:
+                raise OrderRejectedError(
+                    self.venue_id, "insufficient_balance", f"needs {need}, free {self._cash}"
+                )
+        else:
+            held = self._holdings.get((order.market_id, order.outcome), _Holding()).size
+            if held < order.size:
+                raise OrderRejectedError(
+                    self.venue_id, "insufficient_position", f"holds {held}, sells {order.size}"
+                )
+
+    def _key(self, instrument_id: str, side: str, price: Decimal) -> tuple[str, str, Decimal]:
+        """Depth is tracked on the book that holds it (a Kalshi NO ask is a YES bid at 1 − p)."""
+        book_id, flipped = self.store.primary(instrument_id)
+        if not flipped:
+            return book_id, side, price
+        return book_id, "bids" if side == "asks" else "asks", ONE - price
+
+    def _available(self, instrument_id: str, side: str, levels: Sequence[Level]) -> list[Level]:
+        """Visible levels less what paper already took from them, while they look unchanged."""
+        result: list[Level] = []
+        for level in levels:
+            key = self._key(instrument_id, side, level.price)
+            taken = self._consumed.get(key)
+            size = level.size
+            if taken is not None:
+                seen, amount = taken
+                if seen == level.size:
+                    size -= amount
+                else:
+                    del self._consumed[key]  # the venue has shown a change at this level
+            if size > ZERO:
+                result.append(Level(level.price, size))
+        return result
+
+    def _take(
+        self, paper: _PaperOrder, market: Market, side: str, levels: Sequence[Level], *, taker: bool
+    ) -> None:
+        request = paper.request
+        for level in levels:
+            remaining = request.size - paper.filled
+            if remaining <= ZERO:
+                return
+            quantity = min(remaining, level.size)
+            key = self._key(request.instrument_id, side, level.price)
+            # ``levels`` come from _available: an entry still here matches the visible size.
+            entry = self._consumed.get(key)
+            self._consumed[key] = (
+                (entry[0], entry[1] + quantity) if entry is not None else (level.size, quantity)
+            )
+            self._record_fill(
+                paper, market, level.price if taker else request.price, quantity, taker
+            )
+
+    def _record_fill(
+        self, paper: _PaperOrder, market: Market, price: Decimal, quantity: Decimal, taker: bool
+    ) -> None:
+        request = paper.request
+        fee = market.fees.fee(price, quantity, maker=not taker)
+        holding = self._holdings.setdefault((request.market_id, request.outcome), _Holding())
+        if request.side is Side.BUY:
+            if paper.reserved > ZERO:
+                release = min(paper.reserved, self._worst_cost(market, request.price, quantity))
+                paper.reserved -= release
+                self._cash += release
+            self._cash -= price * quantity + fee
+            holding.size += quantity
+            holding.cost += price * quantity
+        else:
+            average = holding.cost / holding.size if holding.size > ZERO else ZERO
+            self._cash += price * quantity - fee
+            holding.realized += (price - average) * quantity
+            holding.cost -= average * quantity
+            holding.size -= quantity
+        holding.realized -= fee
+        paper.filled += quantity
+        paper.notional += price * quantity
+        paper.fees += fee
+        self._fill_seq += 1
+        fill = Fill(
+            venue=self.venue_id,
+            fill_id=f"paper-{self._fill_seq}",
+            venue_order_id=f"paper-{request.client_order_id}",
+            client_order_id=request.client_order_id,
+            instrument_id=request.instrument_id,
+            outcome=request.outcome,
+            side=request.side,
+            price=price,
+            size=quantity,
+            fee=fee,
+            is_taker=taker,
+            filled_at=datetime.fromtimestamp(self._wall_clock(), UTC),
+        )
+        paper.fills.append(fill)
+        self._fills.append(fill)
+
+    # ------------------------------------------------------------------------------ book events
+
+    def _on_book_update(self, instrument_id: str) -> None:
+        """A resting order fills when the live book trades through its limit."""
+        waiting = [
+            paper
+            for paper in self._orders.values()
+            if paper.request.instrument_id == instrument_id
+            and paper.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+        ]
+        if not waiting or not self.store.is_usable(instrument_id, self.config.max_book_age):
+            return
+        book = self.store.snapshot(instrument_id, depth=None)
+        for paper in waiting:
+            request = paper.request
+            side = "asks" if request.side is Side.BUY else "bids"
+            levels = self._available(instrument_id, side, book.levels_for(request.side))
+            through = [
+                level
+                for level in levels
+                if (
+                    level.price < request.price
+                    if request.side is Side.BUY
+                    else level.price > request.price
+                )
+            ]
+            if not through:
+                continue
+            market = self._markets[request.market_id]
+            if request.side is Side.SELL:
+                held = self._holdings.get((request.market_id, request.outcome), _Holding()).size
+                if held < request.size - paper.filled:
+                    paper.status = OrderStatus.CANCELLED
+                    paper.reason = "the shares to sell are no longer held"
+                    continue
+            self._take(paper, market, side, through, taker=False)
+            if paper.filled >= request.size:
+                paper.status = OrderStatus.FILLED
+                self._cash += paper.reserved
+                paper.reserved = ZERO
+            elif paper.filled > ZERO:
+                paper.status = OrderStatus.PARTIALLY_FILLED
+
+    # ------------------------------------------------------------------------------ queries
+
+    async def get_order(self, client_order_id: str) -> OrderState | None:
+        paper = self._orders.get(client_order_id)
+        return None if paper is None else paper.state()
+
+    async def cancel_order(self, client_order_id: str) -> OrderState:
+        paper = self._orders.get(client_order_id)
+        if paper is None:
+            return OrderState(
+                client_order_id, None, OrderStatus.CANCELLED, ZERO, reason="unknown order"
+            )
+        if not paper.status.terminal:
+            paper.status = OrderStatus.CANCELLED
+            paper.reason = "cancelled"
+            self._cash += paper.reserved
+            paper.reserved = ZERO
+        return paper.state()
+
+    async def fills(self, *, since: datetime | None = None) -> Sequence[Fill]:
+        return [f for f in self._fills if since is None or f.filled_at >= since]
+
+    async def positions(self) -> Sequence[Position]:
+        return [
+            Position(
+                venue=self.venue_id,
+                market_id=market_id,
+                outcome=outcome,
+                size=holding.size,
+                average_price=holding.cost / holding.size if holding.size > ZERO else ZERO,
+                realized_pnl=holding.realized,
+            )
+            for (market_id, outcome), holding in self._holdings.items()
+            if holding.size > ZERO or holding.realized != ZERO
+        ]
+
+    async def balance(self) -> Decimal:
+        return self._cash
+
+    async def aclose(self) -> None:
+        self.store.remove_listener(self._on_book_update)

@@ -1,0 +1,1 @@
+"""Polymarket: Gamma discovery, CLOB REST and market WebSocket, V2 orders."""
