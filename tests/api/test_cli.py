@@ -123,3 +123,21 @@ async def test_halt_goes_through_the_api_and_falls_back_when_it_is_down(
     await db.rollback()
     code, out = await cli.run("resume", "--reason", "x", PMARB_API_TOKEN="wrong")
     assert code == 0 and "refused the token" in out, out
+
+
+async def test_matches_review_goes_through_the_api(
+    cli: Cli, db: psycopg.AsyncConnection[dict[str, Any]]
+) -> None:
+    code, out = await cli.run("matches", "review", "list")
+    assert code == 0, out
+    assert "kalshi:KXBTC-100K" in out and "Bitcoin above 100,000" in out, "titles come from the API"
+    row = await (await db.execute("select id from market_matches")).fetchone()
+    assert row is not None
+    code, out = await cli.run("matches", "review", "confirm", str(row["id"]), "--by", "ana")
+    assert code == 0 and "review confirmed" in out and "reviewed by ana" in out, out
+    code, out = await cli.run("matches", "review", "reject", str(row["id"]))
+    assert code == 1 and "409" in out and "not awaiting review" in out
+    await db.rollback()
+    # With the API down the matcher's own command (straight to the database) answers.
+    code, out = await cli.run("matches", "review", "list", PMARB_API_PORT=str(free_port()))
+    assert code == 0 and "API not used" in out and "nothing awaits review" in out, out
