@@ -5,6 +5,7 @@ button, the match review queue and alert acknowledgement. Pages need a session (
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import time
 from datetime import UTC, datetime
@@ -146,7 +147,11 @@ async def login(request: Request) -> Response:
     form = await request.form()
     presented = form.get(CSRF_FIELD)
     expected = request.session.get("csrf")
-    if not (isinstance(presented, str) and isinstance(expected, str) and presented == expected):
+    if not (
+        isinstance(presented, str)
+        and isinstance(expected, str)
+        and hmac.compare_digest(presented.encode(), expected.encode())
+    ):
         raise HTTPException(403, "missing or invalid CSRF token")
     token = form.get("token")
     target = str(form.get("next") or "/")
