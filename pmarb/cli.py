@@ -13,8 +13,9 @@ from rich.panel import Panel
 from rich.table import Table
 
 from pmarb import logs
+from pmarb.api import cli_client
 from pmarb.config import ConfigError, Settings, load_settings
-from pmarb.matching.cli import match_app, matches_app
+from pmarb.matching.cli import match_app, matches_app, review_app
 from pmarb.oracles.cli import fair_value
 from pmarb.sim import cli as sim_cli
 from pmarb.venues import cli as venues_cli
@@ -286,7 +287,7 @@ def halt(
     reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")] = "operator",
 ) -> None:
     """HALT_ALL: stop every new order now (the flag is set before this returns)."""
-    _control("halt", reason)
+    cli_client.control("halt", reason, lambda: _control("halt", reason))
 
 
 @app.command()
@@ -294,7 +295,7 @@ def resume(
     reason: Annotated[str, typer.Option(help="Why; recorded in the audit trail.")] = "operator",
 ) -> None:
     """Lift a halt; the ratchet restarts from the current portfolio value."""
-    _control("resume", reason)
+    cli_client.control("resume", reason, lambda: _control("resume", reason))
 
 
 @db_app.command("migrate")
@@ -323,10 +324,22 @@ def db_migrate() -> None:
 
 
 @config_app.command("show")
-def config_show() -> None:
+def config_show(
+    live: Annotated[bool, typer.Option("--live", help="What the running system uses.")] = False,
+) -> None:
     """Print the effective configuration (secrets masked)."""
+    if live:
+        cli_client.show_live_config()
+        return
     settings = settings_or_exit("config")
     sys.stdout.write(settings.model_dump_json(indent=2) + "\n")
+
+
+app.command()(cli_client.positions)
+app.command()(cli_client.strategies)
+app.add_typer(cli_client.alerts_app, name="alerts")
+config_app.command("set")(cli_client.config_set)
+cli_client.route_match_review_through_api(review_app)
 
 
 def main() -> None:

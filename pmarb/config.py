@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from pmarb.alerts.settings import AlertSettings
 from pmarb.domain.risk import RiskLimits
 from pmarb.matching.settings import MatchingSettings
 from pmarb.oracles.config import OracleSettings
@@ -98,6 +99,10 @@ class Settings(BaseSettings):
         None, description="Base64 32-byte key that encrypts venue credentials at rest."
     )
     risk: RiskLimits = Field(default_factory=RiskLimits)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    temporal_ui_url: str | None = Field(
+        None, description="Temporal Web UI base URL for links; the dev server's when unset."
+    )
     oracles: OracleSettings = Field(default_factory=OracleSettings)
     anthropic_api_key: SecretStr | None = Field(
         None,

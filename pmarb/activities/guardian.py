@@ -12,8 +12,9 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 from temporalio.client import Client
 
+from pmarb.alerts.dispatch import raise_and_dispatch
 from pmarb.domain.risk import RiskLimits
-from pmarb.store.alerts import AlertTier, raise_alert
+from pmarb.store.alerts import AlertTier
 from pmarb.store.risk import store_limits
 from pmarb.store.risk_state import set_halted
 
@@ -48,9 +49,14 @@ class AlertEffect:
 
 
 class GuardianActivities:
-    def __init__(self, pool: AsyncConnectionPool[Any], client: Client) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], client: Client, *, dispatch_alerts: bool = False
+    ) -> None:
         self._pool = pool
         self._client = client
+        # With dispatch, each alert also starts its AlertWorkflow on this worker's task queue
+        # (the worker must run AlertWorkflow); without, alerts are only stored.
+        self._dispatch_alerts = dispatch_alerts
 
     @activity.defn(name="set_halt_flag")
     async def set_halt_flag(self, effect: HaltEffect) -> None:
@@ -91,7 +97,13 @@ class GuardianActivities:
 
     @activity.defn(name="raise_alert")
     async def raise_alert(self, alert: AlertEffect) -> int:
-        async with self._pool.connection() as conn:
-            return await raise_alert(
-                conn, AlertTier(alert.tier), alert.title, alert.body, dedupe_key=alert.dedupe_key
-            )
+        """Store the alert and start its AlertWorkflow (delivery, escalation)."""
+        return await raise_and_dispatch(
+            self._pool,
+            self._client if self._dispatch_alerts else None,
+            activity.info().task_queue,
+            AlertTier(alert.tier),
+            alert.title,
+            alert.body,
+            dedupe_key=alert.dedupe_key,
+        )

@@ -9,7 +9,9 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
+from temporalio.client import Client
 
+from pmarb.alerts.dispatch import start_alert_workflow
 from pmarb.store.alerts import AlertTier, raise_alert
 from pmarb.store.tournament import load_records, store_results
 from pmarb.strategies.allocator import STRATEGIES
@@ -40,10 +42,14 @@ class TournamentSummary:
 
 class TournamentActivities:
     def __init__(
-        self, pool: AsyncConnectionPool[Any], rules: TournamentRules | None = None
+        self,
+        pool: AsyncConnectionPool[Any],
+        rules: TournamentRules | None = None,
+        client: Client | None = None,
     ) -> None:
         self._pool = pool
         self._rules = rules or TournamentRules()
+        self._client = client  # delivers the daily summary; without it, it is only stored
 
     @activity.defn(name="run_tournament")
     async def run_tournament(self, request: TournamentDay) -> TournamentSummary:
@@ -83,11 +89,15 @@ class TournamentActivities:
                 f"Sharpe {'n/a' if s.sharpe is None else f'{s.sharpe:.2f}'} — {s.reason}"
                 for s in standings
             ]
-            await raise_alert(
+            alert_id = await raise_alert(
                 conn,
                 AlertTier.IMPORTANT,
                 f"Daily summary {request.day.isoformat()}: 7-day P&L {total:.2f}",
                 "\n".join(lines),
                 dedupe_key=f"tournament-{request.day.isoformat()}",
+            )
+        if self._client is not None:
+            await start_alert_workflow(
+                self._client, self._pool, alert_id, AlertTier.IMPORTANT, activity.info().task_queue
             )
         return TournamentSummary(request.day, standings)

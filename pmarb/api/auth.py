@@ -10,6 +10,8 @@ import secrets
 from pathlib import Path
 
 TOKEN_FILE = "api-token"
+# The CLI's User-Agent prefix; the API records its actions as "cli" rather than "api".
+CLI_USER_AGENT = "pmarb-cli"
 
 
 def token_path(data_dir: Path) -> Path:

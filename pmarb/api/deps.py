@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
-from pmarb.api.auth import token_matches
+from pmarb.api.auth import CLI_USER_AGENT, token_matches
 from pmarb.config import Settings
 
 bearer = HTTPBearer(auto_error=False, description="The token from `<data dir>/api-token`.")
@@ -44,10 +44,20 @@ def require_token(
             "a valid bearer token is required",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return "api"
+    # A label for the audit trail, not a credential: anyone holding the token is trusted.
+    agent = request.headers.get("user-agent", "")
+    return "cli" if agent.startswith(CLI_USER_AGENT) else "api"
+
+
+def get_links(request: Request) -> tuple[str | None, str]:
+    """The Temporal Web UI base URL (None when unknown) and the namespace, for links."""
+    ui: str | None = request.app.state.temporal_ui
+    settings: Settings = request.app.state.settings
+    return ui, settings.temporal_namespace
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PoolDep = Annotated[AsyncConnectionPool[Any], Depends(get_pool)]
 TemporalDep = Annotated[Client | None, Depends(get_temporal)]
 Actor = Annotated[str, Depends(require_token)]
+LinksDep = Annotated[tuple[str | None, str], Depends(get_links)]

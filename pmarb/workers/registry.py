@@ -8,11 +8,13 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 
+from pmarb.activities.alerts import AlertActivities
 from pmarb.activities.guardian import GuardianActivities
 from pmarb.activities.matching import MatchingActivities
 from pmarb.activities.system import SystemActivities
 from pmarb.activities.tournament import TournamentActivities
 from pmarb.config import Settings
+from pmarb.workflows.alerts import AlertWorkflow
 from pmarb.workflows.matching import MatchingWorkflow
 from pmarb.workflows.risk_guardian import RiskGuardianWorkflow
 from pmarb.workflows.system_check import SystemCheckWorkflow
@@ -23,6 +25,7 @@ WORKFLOWS: Sequence[type] = (
     RiskGuardianWorkflow,
     TournamentWorkflow,
     MatchingWorkflow,
+    AlertWorkflow,
 )
 
 
@@ -30,9 +33,10 @@ def activities(
     pool: AsyncConnectionPool[Any], client: Client, settings: Settings
 ) -> list[Callable[..., Any]]:
     system = SystemActivities(pool)
-    guardian = GuardianActivities(pool, client)
-    tournament = TournamentActivities(pool)
+    guardian = GuardianActivities(pool, client, dispatch_alerts=True)
+    tournament = TournamentActivities(pool, client=client)
     matching = MatchingActivities.from_settings(pool, settings)
+    alerts = AlertActivities(pool, settings.alerts)
     return [
         system.check_database,
         guardian.set_halt_flag,
@@ -44,4 +48,6 @@ def activities(
         matching.find_candidates,
         matching.adjudicate_batch,
         matching.finish_run,
+        alerts.deliver,
+        alerts.record_acknowledgement,
     ]

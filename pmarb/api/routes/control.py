@@ -4,9 +4,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from pmarb import control
-from pmarb.api.deps import Actor, PoolDep, TemporalDep
+from pmarb.api import kill_switch
+from pmarb.api.deps import Actor, PoolDep, SettingsDep, TemporalDep
+from pmarb.api.schemas import errors
 
-router = APIRouter(prefix="/api", tags=["kill switch"])
+router = APIRouter(prefix="/api", tags=["kill switch"], responses=errors(400, 401, 503))
 
 
 class ControlRequest(BaseModel):
@@ -22,11 +24,15 @@ class ControlResponse(BaseModel):
 
 @router.post("/halt", response_model=ControlResponse)
 async def halt(
-    actor: Actor, pool: PoolDep, temporal: TemporalDep, body: ControlRequest | None = None
+    actor: Actor,
+    pool: PoolDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    body: ControlRequest | None = None,
 ) -> ControlResponse:
     """HALT_ALL: the flag is set before this returns; no order leaves after it."""
     reason = (body or ControlRequest()).reason
-    outcome = await control.halt(pool, temporal, reason, actor)
+    outcome = await kill_switch.halt(pool, temporal, settings, reason, actor)
     return ControlResponse(**outcome.__dict__)
 
 

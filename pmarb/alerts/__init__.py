@@ -1,0 +1,1 @@
+"""Alerts: tiers, delivery channels (apprise) and acknowledgement."""
