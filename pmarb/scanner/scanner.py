@@ -1,16 +1,17 @@
 """The incremental scanner: an update re-evaluates only the detectors that touch it.
 
 Books are read through :class:`BookView` (the venue book store satisfies it); fair values through
-:class:`FairValueSource`. Each detector first checks top-of-book in integer micro-units — most
-updates end there — and only then builds snapshots and walks depth. A detector that keeps finding
-the same opportunity emits it once; the workflow id derived from its business key makes any
-duplicate start a no-op anyway.
+:class:`FairValueSource`. The common case — an update that changes nothing worth trading — must be
+cheap, so each detector carries a top-of-book check compiled at registration: it reads the live
+ladders' best prices in integer micro-units directly, with no Decimal, no snapshot and no clock.
+Only when that check passes does the detector take snapshots and walk depth. A detector that has
+just emitted is not walked again until its dedupe period ends; the workflow id derived from the
+business key makes any duplicate start a no-op anyway.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,12 +35,29 @@ log = logging.getLogger(__name__)
 MICROS = 1_000_000
 
 
+class PriceLadder(Protocol):
+    prices: list[int]  # ascending micro-units
+
+
+class LadderBook(Protocol):
+    bids: PriceLadder
+    asks: PriceLadder
+
+
 class BookView(Protocol):
     def best_ask_micros(self, instrument_id: str) -> int | None: ...
 
     def snapshot(self, instrument_id: str, depth: int | None = 10) -> BookSnapshot: ...
 
     def is_usable(self, instrument_id: str, max_age: float) -> bool: ...
+
+
+class FastBookView(BookView, Protocol):
+    """A view whose live ladders may be read directly (the venue book store)."""
+
+    def top_reader(self, instrument_id: str) -> tuple[LadderBook, bool]: ...
+
+    def primary(self, instrument_id: str) -> tuple[str, bool]: ...
 
 
 class FairValueSource(Protocol):
@@ -49,22 +67,32 @@ class FairValueSource(Protocol):
 
 
 Key = tuple[VenueId, str]  # (venue, instrument id)
+AskReader = Callable[[], int | None]
 
 
 @dataclass
 class ScannerStats:
     evaluations: int = 0
-    prefiltered: int = 0
     suppressed_stale: int = 0
     emitted: int = 0
     stale_instruments: set[Key] = field(default_factory=set)
 
 
-@dataclass(frozen=True)
 class _Detector:
-    kind: str
-    instruments: tuple[Key, ...]
-    evaluate: Callable[[datetime], Opportunity | None]
+    __slots__ = ("emitted_at", "evaluate", "instruments", "kind", "may_pay")
+
+    def __init__(
+        self,
+        kind: str,
+        instruments: tuple[Key, ...],
+        may_pay: Callable[[], bool],
+        evaluate: Callable[[datetime], Opportunity | None],
+    ) -> None:
+        self.kind = kind
+        self.instruments = instruments
+        self.may_pay = may_pay
+        self.evaluate = evaluate
+        self.emitted_at: datetime | None = None
 
 
 class Scanner:
@@ -82,72 +110,226 @@ class Scanner:
         self.config = config or ScannerConfig()
         self._fair_values = fair_values
         self._clock = clock
-        self._by_instrument: dict[Key, list[_Detector]] = defaultdict(list)
-        self._by_symbol: dict[str, list[_Detector]] = defaultdict(list)
+        self._by_venue: dict[VenueId, dict[str, list[_Detector]]] = {v: {} for v in books}
+        self._by_symbol: dict[str, list[_Detector]] = {}
+        self._fair: dict[tuple[VenueId, str], FairValueQuote | None] = {}
+        self._oracle_markets: dict[int, Market] = {}
         self._emitted: dict[str, datetime] = {}
         self.stats = ScannerStats()
         self.enabled = True
-        self._min_arb_micros = int(self.config.min_arb_edge * MICROS)
+        self._arb_limit = MICROS - int(self.config.min_arb_edge * MICROS)
+        self._oracle_edge = int(self.config.min_oracle_edge * MICROS)
+        slippage = self.config.max_slippage
+        self._slippage_micros = None if slippage is None else int(slippage * MICROS)
+
+    # -- reading top of book -----------------------------------------------------------------
+
+    def _ask_reader(self, key: Key) -> AskReader:
+        view = self._books[key[0]]
+        top_reader = getattr(view, "top_reader", None)
+        if top_reader is None:  # a view without live ladders (e.g. a replay): ask it each time
+            instrument = key[1]
+            return lambda: view.best_ask_micros(instrument)
+        book, flipped = top_reader(key[1])
+        if flipped:
+            bids = book.bids
+
+            def flipped_ask() -> int | None:
+                prices = bids.prices
+                return MICROS - prices[-1] if prices else None
+
+            return flipped_ask
+        asks = book.asks
+
+        def ask() -> int | None:
+            prices = asks.prices
+            return prices[0] if prices else None
+
+        return ask
+
+    def _ladder_parts(self, keys: Sequence[Key]) -> list[tuple[PriceLadder, bool]] | None:
+        """For each key, the live ladder holding its best ask and whether it is a flipped bid
+        ladder; None when some view has no live ladders."""
+        parts: list[tuple[PriceLadder, bool]] = []
+        for venue, instrument in keys:
+            top_reader = getattr(self._books[venue], "top_reader", None)
+            if top_reader is None:
+                return None
+            book, flipped = top_reader(instrument)
+            parts.append((book.bids, True) if flipped else (book.asks, False))
+        return parts
+
+    def _bundle_check(self, *directions: Sequence[Key]) -> Callable[[], bool]:
+        """True when some direction's best asks sum to at most one minus the minimum edge.
+
+        Runs on every book update, so it reads the ladders inline: one call, no Decimal.
+        """
+        limit = self._arb_limit
+        compiled = [self._ladder_parts(keys) for keys in directions]
+        if any(parts is None for parts in compiled):
+            readers = [[self._ask_reader(key) for key in keys] for keys in directions]
+
+            def may_pay_slow() -> bool:
+                for direction in readers:
+                    prices = [read() for read in direction]
+                    if None not in prices and sum(p for p in prices if p is not None) <= limit:
+                        return True
+                return False
+
+            return may_pay_slow
+        fast = [parts for parts in compiled if parts is not None]
+        if all(len(parts) == 2 for parts in fast) and len(fast) in (1, 2):
+            return _two_leg_check(fast, limit)
+
+        def may_pay() -> bool:
+            for parts in fast:
+                total = 0
+                for ladder, flipped in parts:
+                    prices = ladder.prices
+                    if not prices:
+                        break
+                    total += MICROS - prices[-1] if flipped else prices[0]
+                else:
+                    if total <= limit:
+                        return True
+            return False
+
+        return may_pay
+
+    def _notify_key(self, key: Key) -> str:
+        """The id the book store notifies under (a Kalshi NO book is its YES ladder's)."""
+        primary = getattr(self._books[key[0]], "primary", None)
+        return key[1] if primary is None else str(primary(key[1])[0])
 
     # -- registration ----------------------------------------------------------------------
 
     def _register(self, detector: _Detector, symbols: Sequence[str] = ()) -> None:
-        for key in detector.instruments:
-            self._by_instrument[key].append(detector)
+        for venue, instrument in dict.fromkeys(
+            (key[0], self._notify_key(key)) for key in detector.instruments
+        ):
+            self._by_venue.setdefault(venue, {}).setdefault(instrument, []).append(detector)
         for symbol in symbols:
-            self._by_symbol[symbol].append(detector)
+            self._by_symbol.setdefault(symbol, []).append(detector)
 
     def add_binary_market(self, market: Market) -> None:
-        yes = (market.venue, market.yes_instrument_id)
-        no = (market.venue, market.no_instrument_id)
-        self._register(_Detector("intra", (yes, no), lambda now: self._intra(market, now)))
+        keys = (
+            (market.venue, market.yes_instrument_id),
+            (market.venue, market.no_instrument_id),
+        )
+        self._register(
+            _Detector("intra", keys, self._bundle_check(keys), lambda n: self._intra(market, n))
+        )
 
     def add_neg_risk_event(self, markets: Sequence[Market]) -> None:
         """A complete set of the event's named outcomes (augmented events must not be added)."""
         keys = tuple((m.venue, m.yes_instrument_id) for m in markets)
         members = tuple(markets)
-        self._register(_Detector("neg_risk", keys, lambda now: self._neg_risk(members, now)))
+        self._register(
+            _Detector(
+                "neg_risk", keys, self._bundle_check(keys), lambda n: self._neg_risk(members, n)
+            )
+        )
 
     def add_pair(self, pair: MatchedPair) -> None:
-        keys = (
-            (pair.a.venue, pair.a.yes_instrument_id),
-            (pair.a.venue, pair.a.no_instrument_id),
-            (pair.b.venue, pair.b.yes_instrument_id),
-            (pair.b.venue, pair.b.no_instrument_id),
+        a_yes = (pair.a.venue, pair.a.yes_instrument_id)
+        a_no = (pair.a.venue, pair.a.no_instrument_id)
+        b_yes = (pair.b.venue, pair.b.yes_instrument_id)
+        b_no = (pair.b.venue, pair.b.no_instrument_id)
+        if pair.inverted:
+            first, second = (a_yes, b_yes), (a_no, b_no)
+        else:
+            first, second = (a_yes, b_no), (a_no, b_yes)
+        self._register(
+            _Detector(
+                "cross",
+                (a_yes, a_no, b_yes, b_no),
+                self._bundle_check(first, second),
+                lambda n: self._cross(pair, n),
+            )
         )
-        self._register(_Detector("cross", keys, lambda now: self._cross(pair, now)))
 
     def add_oracle_market(self, market: Market, symbols: Sequence[str]) -> None:
         keys = ((market.venue, market.yes_instrument_id), (market.venue, market.no_instrument_id))
-        self._register(_Detector("oracle", keys, lambda now: self._oracle(market, now)), symbols)
+        yes_ask, no_ask = self._ask_reader(keys[0]), self._ask_reader(keys[1])
+        cache_key = (market.venue, market.market_id)
+        edge = self._oracle_edge
+
+        def may_pay() -> bool:
+            fair = self._fair.get(cache_key)
+            if fair is None:
+                return False
+            p = int(fair.probability * MICROS)
+            yes, no = yes_ask(), no_ask()
+            return (yes is not None and p - yes >= edge) or (
+                no is not None and (MICROS - p) - no >= edge
+            )
+
+        detector = _Detector("oracle", keys, may_pay, lambda n: self._oracle(market, n))
+        self._oracle_markets[id(detector)] = market
+        self._register(detector, symbols)
 
     def clear(self) -> None:
-        self._by_instrument.clear()
+        for index in self._by_venue.values():  # in place: listeners hold these dicts
+            index.clear()
         self._by_symbol.clear()
+        self._fair.clear()
+        self._oracle_markets.clear()
         self._emitted.clear()
 
     @property
     def detector_count(self) -> int:
-        return len({id(d) for ds in self._by_instrument.values() for d in ds})
+        return len(
+            {id(d) for index in self._by_venue.values() for ds in index.values() for d in ds}
+        )
 
     # -- triggers --------------------------------------------------------------------------
 
+    def listener_for(self, venue: VenueId) -> Callable[[str], None]:
+        """A book-store listener for one venue: the hot path of every book update."""
+        index = self._by_venue.setdefault(venue, {})
+
+        def on_update(instrument_id: str) -> None:
+            detectors = index.get(instrument_id)
+            if detectors:
+                self._run(detectors)
+
+        return on_update
+
     def on_book_update(self, venue: VenueId, instrument_id: str) -> None:
-        detectors = self._by_instrument.get((venue, instrument_id))
+        detectors = self._by_venue.get(venue, {}).get(instrument_id)
         if detectors:
             self._run(detectors)
 
     def on_oracle_update(self, symbol: str) -> None:
+        """A new tick: re-price the markets that depend on it (book updates reuse the value),
+        then evaluate them."""
         detectors = self._by_symbol.get(symbol)
-        if detectors:
-            self._run(detectors)
+        if not detectors:
+            return
+        source = self._fair_values
+        if source is not None:
+            for detector in detectors:
+                market = self._oracle_markets[id(detector)]
+                self._fair[(market.venue, market.market_id)] = source.fair_value(market)
+        self._run(detectors)
 
     def _run(self, detectors: list[_Detector]) -> None:
         if not self.enabled:
             return
-        now = self._clock()
+        stats = self.stats
+        stats.evaluations += len(detectors)
+        now: datetime | None = None
         for detector in detectors:
-            self.stats.evaluations += 1
+            if not detector.may_pay():
+                continue
+            if now is None:
+                now = self._clock()
+            emitted_at = detector.emitted_at
+            if (
+                emitted_at is not None
+                and (now - emitted_at).total_seconds() < self.config.dedupe_bucket_seconds
+            ):
+                continue
             try:
                 found = detector.evaluate(now)
             except Exception:
@@ -155,8 +337,8 @@ class Scanner:
                 continue
             if found is None:
                 continue
-            # A gap that persists at the same prices is one opportunity; it is offered again
-            # only after the dedupe period, under a new key.
+            # A gap that persists is one opportunity; it is offered again only after the
+            # dedupe period, under a new key.
             signature = found.business_key
             first = self._emitted.get(signature)
             if (
@@ -165,9 +347,10 @@ class Scanner:
             ):
                 continue
             self._emitted[signature] = now
+            detector.emitted_at = now
             if len(self._emitted) > 10_000:
                 self._forget_before(now)
-            self.stats.emitted += 1
+            stats.emitted += 1
             self._emit(replace(found, business_key=f"{signature}-{int(now.timestamp())}"))
 
     def _forget_before(self, now: datetime) -> None:
@@ -180,15 +363,6 @@ class Scanner:
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def _asks_sum_micros(self, keys: Sequence[Key]) -> int | None:
-        total = 0
-        for venue, instrument_id in keys:
-            ask = self._books[venue].best_ask_micros(instrument_id)
-            if ask is None:
-                return None
-            total += ask
-        return total
-
     def _usable(self, keys: Sequence[Key]) -> bool:
         max_age = self.config.max_book_age_seconds
         stale = [key for key in keys if not self._books[key[0]].is_usable(key[1], max_age)]
@@ -200,18 +374,18 @@ class Scanner:
         return True
 
     def _snapshot(self, key: Key) -> BookSnapshot:
-        return self._books[key[0]].snapshot(key[1], self.config.depth)
-
-    def _bundle_may_pay(self, keys: Sequence[Key]) -> bool:
-        total = self._asks_sum_micros(keys)
-        if total is None or total > MICROS - self._min_arb_micros:
-            self.stats.prefiltered += 1
-            return False
-        return self._usable(keys)
+        """The asks a walk may take: bounded by the slippage limit where the view can do that
+        cheaply (the live book store), else the configured depth."""
+        view = self._books[key[0]]
+        asks_snapshot = getattr(view, "asks_snapshot", None)
+        if asks_snapshot is not None and self._slippage_micros is not None:
+            snapshot: BookSnapshot = asks_snapshot(key[1], self._slippage_micros, self.config.depth)
+            return snapshot
+        return view.snapshot(key[1], self.config.depth)
 
     def _intra(self, market: Market, now: datetime) -> Opportunity | None:
         keys = ((market.venue, market.yes_instrument_id), (market.venue, market.no_instrument_id))
-        if not self._bundle_may_pay(keys):
+        if not self._usable(keys):
             return None
         return intra_venue(
             market, self._snapshot(keys[0]), self._snapshot(keys[1]), now, self.config
@@ -219,61 +393,79 @@ class Scanner:
 
     def _neg_risk(self, markets: Sequence[Market], now: datetime) -> Opportunity | None:
         keys = tuple((m.venue, m.yes_instrument_id) for m in markets)
-        if not self._bundle_may_pay(keys):
+        if not self._usable(keys):
             return None
         return neg_risk(
             [(m, self._snapshot(k)) for m, k in zip(markets, keys, strict=True)], now, self.config
         )
 
     def _cross(self, pair: MatchedPair, now: datetime) -> Opportunity | None:
-        a_yes, a_no = (
+        keys = (
             (pair.a.venue, pair.a.yes_instrument_id),
             (pair.a.venue, pair.a.no_instrument_id),
-        )
-        b_yes, b_no = (
             (pair.b.venue, pair.b.yes_instrument_id),
             (pair.b.venue, pair.b.no_instrument_id),
         )
-        directions = (
-            ((a_yes, b_yes), (a_no, b_no)) if pair.inverted else ((a_yes, b_no), (a_no, b_yes))
-        )
-        if not any(self._asks_sum_ok(d) for d in directions):
-            self.stats.prefiltered += 1
-            return None
-        keys = (a_yes, a_no, b_yes, b_no)
         if not self._usable(keys):
             return None
+        snapshots = [self._snapshot(key) for key in keys]
         return cross_venue(
-            pair,
-            (self._snapshot(a_yes), self._snapshot(a_no)),
-            (self._snapshot(b_yes), self._snapshot(b_no)),
-            now,
-            self.config,
+            pair, (snapshots[0], snapshots[1]), (snapshots[2], snapshots[3]), now, self.config
         )
 
-    def _asks_sum_ok(self, keys: Sequence[Key]) -> bool:
-        total = self._asks_sum_micros(keys)
-        return total is not None and total <= MICROS - self._min_arb_micros
-
     def _oracle(self, market: Market, now: datetime) -> Opportunity | None:
-        if self._fair_values is None:
+        fair = self._fair.get((market.venue, market.market_id))
+        if fair is None or self._fair_values is None:
+            self.stats.suppressed_stale += 1
             return None
-        fair = self._fair_values.fair_value(market)
-        if fair is None:
+        # The cached value was computed on the last tick; ask again so staleness is re-checked.
+        fresh = self._fair_values.fair_value(market)
+        if fresh is None:
             self.stats.suppressed_stale += 1
             return None
         keys = ((market.venue, market.yes_instrument_id), (market.venue, market.no_instrument_id))
-        view = self._books[market.venue]
-        yes_ask, no_ask = view.best_ask_micros(keys[0][1]), view.best_ask_micros(keys[1][1])
-        threshold = int(self.config.min_oracle_edge * MICROS)
-        p = int(fair.probability * MICROS)
-        if (yes_ask is None or p - yes_ask < threshold) and (
-            no_ask is None or (MICROS - p) - no_ask < threshold
-        ):
-            self.stats.prefiltered += 1
-            return None
         if not self._usable(keys):
             return None
         return oracle_lag(
-            market, self._snapshot(keys[0]), self._snapshot(keys[1]), fair, now, self.config
+            market, self._snapshot(keys[0]), self._snapshot(keys[1]), fresh, now, self.config
         )
+
+
+def _two_leg_check(
+    directions: list[list[tuple[PriceLadder, bool]]], limit: int
+) -> Callable[[], bool]:
+    """Straight-line checks for one or two two-leg directions (binary markets, matched pairs):
+    the common case, so no loops and no branches on the flip at run time."""
+
+    def ask_of(ladder: PriceLadder, flipped: bool) -> Callable[[], int]:
+        if flipped:
+            return lambda: MICROS - ladder.prices[-1]
+        return lambda: ladder.prices[0]
+
+    (l1, f1), (l2, f2) = directions[0]
+    if len(directions) == 1:
+        if not f1 and not f2:
+            a1, a2 = l1, l2
+
+            def may_pay() -> bool:
+                p1, p2 = a1.prices, a2.prices
+                return bool(p1 and p2) and p1[0] + p2[0] <= limit
+
+            return may_pay
+        first, second = ask_of(l1, f1), ask_of(l2, f2)
+
+        def may_pay_mixed() -> bool:
+            if not l1.prices or not l2.prices:
+                return False
+            return first() + second() <= limit
+
+        return may_pay_mixed
+    (l3, f3), (l4, f4) = directions[1]
+    r1, r2, r3, r4 = ask_of(l1, f1), ask_of(l2, f2), ask_of(l3, f3), ask_of(l4, f4)
+
+    def may_pay_either() -> bool:
+        if l1.prices and l2.prices and r1() + r2() <= limit:
+            return True
+        return bool(l3.prices and l4.prices) and r3() + r4() <= limit
+
+    return may_pay_either

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from pmarb.domain.book import BookSnapshot
+from pmarb.domain.book import BookSnapshot, Level
 from pmarb.domain.market import VenueId
 from pmarb.domain.parity import complement
 from pmarb.feeds.health import FeedHealth
@@ -172,6 +172,12 @@ class BookStore:
         """Every instrument with a book, YES and NO alike."""
         return [*self.books, *(n for n, y in self._complement_of.items() if y in self.books)]
 
+    def top_reader(self, instrument_id: str) -> tuple[OrderBook, bool]:
+        """The live book object holding ``instrument_id`` (created empty if not yet known) and
+        whether it is read flipped: hot-path readers keep it and read its ladders directly."""
+        book_id, flipped = self.primary(instrument_id)
+        return self.ensure(book_id), flipped
+
     def primary(self, instrument_id: str) -> tuple[str, bool]:
         """The id of the book that holds ``instrument_id`` and whether it is read flipped."""
         yes_id = self._complement_of.get(instrument_id)
@@ -237,6 +243,39 @@ class BookStore:
             # The NO book's bids are the YES asks and vice versa: same depth on each side.
             return book.snapshot(self.venue, received, depth).complement(instrument_id)
         return book.snapshot(self.venue, received, depth)
+
+    def asks_snapshot(
+        self, instrument_id: str, max_price_over_best: int, depth: int = 20
+    ) -> BookSnapshot:
+        """Only the asks a buyer could take within ``max_price_over_best`` micro-units of the
+        best ask (bids left empty): all a bundle or oracle walk reads, at a fraction of the
+        cost of a full snapshot."""
+        book, flipped = self._resolve(instrument_id)
+        if book is None:
+            raise KeyError(f"no book for {instrument_id}")
+        levels: list[tuple[int, int]] = []
+        if flipped:
+            bids = book.bids
+            for bid in reversed(bids.prices):
+                price = MICROS - bid
+                if (levels and price > levels[0][0] + max_price_over_best) or len(levels) >= depth:
+                    break
+                levels.append((price, bids.sizes[bid]))
+        else:
+            asks = book.asks
+            for price in asks.prices:
+                if (levels and price > levels[0][0] + max_price_over_best) or len(levels) >= depth:
+                    break
+                levels.append((price, asks.sizes[price]))
+        updated = book.updated_at
+        wall = self._wall_clock() if updated is None else updated + self._wall_offset
+        return BookSnapshot(
+            venue=self.venue,
+            instrument_id=instrument_id,
+            bids=(),
+            asks=tuple(Level(to_decimal(price), to_decimal(size)) for price, size in levels),
+            received_at=datetime.fromtimestamp(wall, UTC),
+        )
 
     def last_update(self, instrument_id: str) -> float | None:
         book, _ = self._resolve(instrument_id)

@@ -252,9 +252,7 @@ class MarketDataService:
         self._pairs = await self._tradable_pairs()
         self._register_detectors(markets, self._pairs)
         for venue_id, adapter in self.live.items():
-            adapter.store.add_listener(
-                lambda instrument, v=venue_id: self._on_book(v, instrument)  # type: ignore[misc]
-            )
+            adapter.store.add_listener(self.scanner.listener_for(venue_id))
         runners = self._feeds()
         orders = OrderActivities(self.venues, self.pool, paper=settings.paper)
         risk = RiskActivities(self.pool, settings.risk)
@@ -309,10 +307,6 @@ class MarketDataService:
                 with contextlib.suppress(Exception):
                     await adapter.aclose()
             await self.pool.close()
-
-    def _on_book(self, venue: VenueId, instrument_id: str) -> None:
-        if self.scanner is not None:
-            self.scanner.on_book_update(venue, instrument_id)
 
     def _enqueue(self, opportunity: Opportunity) -> None:
         self.stats.detected += 1

@@ -156,17 +156,21 @@ async def test_a_stale_feed_suppresses_detection_until_it_recovers(
                 lambda usable: not usable,
                 timeout=15,
             )
-            suppressed = service.scanner.stats.suppressed_stale
+            emitted = service.scanner.stats.emitted
             sim.inject_cross_venue_gap("fed-dec-cut", D("0.06"), cheap=VenueId.POLYMARKET)
             for _ in range(4):
                 sim.advance(1)
                 await sim.drain()
                 await asyncio.sleep(0.3)
             assert await workflows_of_kind(client, "cross_venue", queue) == []
-            assert service.scanner.stats.suppressed_stale > suppressed
-            assert ("kalshi", yes_id) in {
-                (v.value, i) for v, i in service.scanner.stats.stale_instruments
-            }
+            assert service.scanner.stats.emitted == emitted
+            # Either the stale book was still held (the scanner refused it) or the reconnect
+            # had already dropped it (nothing to read): the store names why it is unusable.
+            assert kalshi_store.unusable_reason(yes_id, 2) is not None
+            if service.scanner.stats.suppressed_stale:
+                assert ("kalshi", yes_id) in {
+                    (v.value, i) for v, i in service.scanner.stats.stale_instruments
+                }
 
             # Silence ends; the feed reconnects and resyncs, and the gap is traded once.
             await asyncio.sleep(6)

@@ -129,6 +129,10 @@ async def test_kalshi_books_equal_the_simulator_through_deltas_a_gap_and_a_disco
         venue = kalshi(sim, keys)
         markets = await venue.discover_markets()
         assert markets and all(m.fees.taker_rate > 0 for m in markets)
+        # Readers that hold a book before the stream starts (the scanner) must get the YES
+        # book flipped for a NO id, never an empty book of its own.
+        held = {m.no_instrument_id: venue.store.top_reader(m.no_instrument_id) for m in markets}
+        assert all(flipped for _, flipped in held.values())
         pairs = [(m.yes_instrument_id, m.market_id) for m in markets] + [
             (m.no_instrument_id, f"{m.market_id}:no") for m in markets
         ]
@@ -137,6 +141,9 @@ async def test_kalshi_books_equal_the_simulator_through_deltas_a_gap_and_a_disco
         assert handler is not None
         with running([feed]):
             await all_match(venue.store, sim, VenueId.KALSHI, pairs)
+            for no_instrument, (book, _) in held.items():
+                assert book is venue.store.top_reader(no_instrument)[0]
+                assert book.asks.prices or book.bids.prices
             while handler.deltas_applied < 1_000:
                 sim.advance(5)
                 await sim.drain()

@@ -318,6 +318,10 @@ class KalshiVenue:
                             payload, event, fees or kalshi_fees.fee_schedule("quadratic")
                         )
                         self._markets[market.market_id] = market
+                        # Known before any reader asks: a NO id must never get a book of its own.
+                        self.store.register_complement(
+                            market.no_instrument_id, market.yes_instrument_id
+                        )
                         markets.append(market)
                 cursor = page.cursor or None
                 if not cursor or not page.events:
