@@ -223,6 +223,17 @@ def _print_status(report: dict[str, Any]) -> None:
             f"{feed['reconnects']} reconnects" + (f", oldest {age:.0f}s" if age else "")
         )
         table.add_row(f"Feed {feed['feed']}", state, detail, "")
+    for check in report.get("reconciliation", []):
+        repaired = check["orders_repaired"] + check["positions_repaired"]
+        state = (
+            "[red]failed[/]"
+            if check["error"]
+            else "[yellow]repaired[/]"
+            if repaired
+            else "[green]ok[/]"
+        )
+        detail = check["error"] or f"{repaired} repairs, {check['at'][:19]}Z"
+        table.add_row(f"Reconciled {check['venue']}", state, detail, "")
     if report.get("opportunities") is not None:
         table.add_row(
             "Activity",

@@ -118,6 +118,27 @@ async def _temporal_status(settings: Settings, address: str, ui: str | None) -> 
     return report
 
 
+async def _reconciliation(url: str) -> list[dict[str, Any]]:
+    """Each venue's latest reconciliation pass, as the market-data process recorded it."""
+    from pmarb.store.reconciliation import latest_reconciliations
+
+    try:
+        async with await connect(url, timeout=3) as conn:
+            rows = await latest_reconciliations(conn)
+    except Exception:
+        return []
+    return [
+        {
+            "venue": row["venue"],
+            "at": row["finished_at"].isoformat(),
+            "orders_repaired": row["orders_repaired"],
+            "positions_repaired": row["positions_repaired"],
+            "error": row["error"],
+        }
+        for row in rows
+    ]
+
+
 async def gather(settings: Settings) -> dict[str, Any]:
     """The status document; ``healthy`` is true when everything needed to trade is in place."""
     try:
@@ -153,6 +174,7 @@ async def gather(settings: Settings) -> dict[str, Any]:
             for name in ("opportunities", "trades", "trade_requests", "rejections", "open_alerts")
         },
         "feeds": await _feeds(endpoints.database_url) if database["ok"] else [],
+        "reconciliation": (await _reconciliation(endpoints.database_url) if database["ok"] else []),
         "api": endpoints.api_url,
         "data_dir": str(settings.data_dir),
     }

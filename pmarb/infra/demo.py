@@ -102,7 +102,7 @@ def prepare(settings: Settings) -> DemoSetup:
         "PMARB_VENUES__POLYMARKET__GAMMA_URL": f"http://{host}:{ports['gamma']}",
         "PMARB_VENUES__POLYMARKET__CLOB_URL": f"http://{host}:{ports['clob']}",
         "PMARB_VENUES__POLYMARKET__WS_URL": f"ws://{host}:{ports['polymarket_ws']}/ws/market",
-        "PMARB_VENUES__POLYMARKET__DATA_URL": "",
+        "PMARB_VENUES__POLYMARKET__DATA_URL": f"http://{host}:{ports['gamma']}",
         "PMARB_VENUES__POLYMARKET__PRIVATE_KEY": poly["private_key"],
         "PMARB_VENUES__POLYMARKET__API_KEY": poly["api_key"],
         "PMARB_VENUES__POLYMARKET__API_SECRET": poly["api_secret"],

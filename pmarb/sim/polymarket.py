@@ -126,6 +126,8 @@ class PolymarketVenue:
         self.credentials = credentials
         self.confirm_ms = int(confirm_seconds * 1000)
         self.socket = PolymarketSocket(self, faults)
+        # The data API looks holdings up by wallet address; orders tell which account owns one.
+        self._account_of_address: dict[str, str] = {}
         exchange.add_listener(self._on_update)
 
     # ------------------------------------------------------------------ helpers
@@ -590,6 +592,31 @@ class PolymarketVenue:
                 return JSON(payload)
         return JSON({"error": "event not found"}, status_code=404)
 
+    async def data_positions(self, request: Request) -> JSON:
+        """Data API ``/positions?user=<wallet>``: what the wallet holds, per token."""
+        user = (request.query_params.get("user") or "").lower()
+        if not user:
+            return JSON({"error": "user is required"}, status_code=400)
+        account_id = self._account_of_address.get(user)
+        if account_id is None:
+            return JSON([])
+        account = self.exchange.account(VenueId.POLYMARKET, account_id)
+        rows = []
+        for token, size in sorted(account.holdings.items()):
+            market = self.token_market(token)
+            if size == 0 or market is None:
+                continue
+            rows.append(
+                {
+                    "proxyWallet": user,
+                    "asset": token,
+                    "conditionId": market.market_id,
+                    "size": size,
+                    "outcome": "Yes" if token == market.instrument(Outcome.YES) else "No",
+                }
+            )
+        return JSON(rows)
+
     def gamma_app(self) -> Any:
         app = Starlette(
             routes=[
@@ -599,6 +626,8 @@ class PolymarketVenue:
                 Route("/events", self.gamma_events),
                 Route("/events/keyset", self.gamma_events_keyset),
                 Route("/events/{id}", self.gamma_event_by_id),
+                # The data API (data-api.polymarket.com) is served here too.
+                Route("/positions", self.data_positions),
             ]
         )
         return FaultMiddleware(app, self.faults, "gamma")
@@ -739,6 +768,7 @@ class PolymarketVenue:
                 {"error": f"order {order_id} is invalid. Duplicated.", "orderID": order_id},
                 status_code=400,
             )
+        self._account_of_address[str(order.get("maker", "")).lower()] = account
         owner = payload.get("owner")
         if owner is not None and owner != account:
             self._received(account, order_id, market.market_id, "rejected", "owner mismatch")

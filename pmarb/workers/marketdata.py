@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -30,24 +30,30 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from pmarb.activities.orders import OrderActivities
 from pmarb.activities.record import RecordActivities
 from pmarb.activities.risk import RiskActivities
+from pmarb.alerts.dispatch import raise_and_dispatch
 from pmarb.config import Settings
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import Opportunity
 from pmarb.domain.oracle import OracleSource, TickKind, series_key
+from pmarb.domain.parity import Outcome
 from pmarb.feeds.health import FeedHealth
 from pmarb.infra.runtime import Endpoints
 from pmarb.oracles.binance import binance_feed
 from pmarb.oracles.fair_value.live import LiveFairValues
 from pmarb.oracles.stream import StreamingOracleFeed
+from pmarb.reconciliation.paper import resume_paper_venues
+from pmarb.reconciliation.reconciler import Reconciler
 from pmarb.scanner.config import ScannerConfig
 from pmarb.scanner.detectors import MatchedPair
 from pmarb.scanner.scanner import Scanner
+from pmarb.store.alerts import AlertTier
 from pmarb.store.db import open_pool
 from pmarb.store.feed_health import publish_feed_health
 from pmarb.store.markets import get_markets, upsert_markets
@@ -74,6 +80,7 @@ PAIR_REFRESH_SECONDS = 30.0
 HALT_POLL_SECONDS = 0.5
 HEALTH_PUBLISH_SECONDS = 2.0
 VALUATION_SECONDS = 5.0
+RECONCILE_SECONDS = 60.0
 # Tell the guardian about the portfolio value only when it moves this share of the bankroll.
 MATERIAL_MOVE = Decimal("0.005")
 
@@ -120,6 +127,7 @@ class MarketDataService:
         self.stats = StartStats()
         self.halted = False
         self.paused = False
+        self.reconciler: Reconciler | None = None
         self._queue: asyncio.Queue[Opportunity] = asyncio.Queue(maxsize=1000)
         self._budgets: tuple[StrategyBudget, ...] = tuple(equal_budgets(settings.risk.bankroll))
         self._last_value_sent: Decimal | None = None
@@ -239,6 +247,18 @@ class MarketDataService:
             self.live, settings.venues, paper=settings.paper, bankroll=settings.risk.bankroll
         )
         markets = await self._discover()
+        if settings.paper:
+            restored = await resume_paper_venues(self.pool, self.venues)
+            log.info("paper venues resumed from the ledger (%d orders)", restored)
+        self.reconciler = Reconciler(
+            self.pool,
+            self.venues,
+            instrument_of=self._instrument_of,
+            workflow_running=self._workflow_running,
+            raise_alert=self._raise_alert,
+        )
+        # Before any workflow runs here: the ledger must agree with the venues first.
+        await self.reconciler.reconcile()
         self.scanner = Scanner(
             {venue_id: adapter.store for venue_id, adapter in self.live.items()},
             self._enqueue,
@@ -284,6 +304,7 @@ class MarketDataService:
             self._every(stop, PAIR_REFRESH_SECONDS, self._refresh_pairs),
             self._every(stop, HEALTH_PUBLISH_SECONDS, self._publish_health),
             self._every(stop, VALUATION_SECONDS, self._value_portfolio),
+            self._every(stop, RECONCILE_SECONDS, self._reconcile, first_after=RECONCILE_SECONDS),
         ]
         if self.trade:
             loops.append(self._start_workflows(stop))
@@ -308,6 +329,40 @@ class MarketDataService:
                     await adapter.aclose()
             await self.pool.close()
 
+    # -- reconciliation ----------------------------------------------------------------------
+
+    async def _reconcile(self) -> None:
+        if self.reconciler is not None:
+            await self.reconciler.reconcile()
+
+    def _instrument_of(self, venue: VenueId, market_id: str, outcome: Outcome) -> str:
+        market = self.markets.get((venue, market_id))
+        if market is None:
+            return f"{market_id}:{outcome.value}"
+        return market.yes_instrument_id if outcome is Outcome.YES else market.no_instrument_id
+
+    async def _workflow_running(self, workflow_id: str) -> bool:
+        assert self.client is not None
+        try:
+            description = await self.client.get_workflow_handle(workflow_id).describe()
+        except RPCError as e:
+            if e.status is RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return description.status is WorkflowExecutionStatus.RUNNING
+
+    async def _raise_alert(self, tier: AlertTier, title: str, body: str, dedupe_key: str) -> None:
+        assert self.pool is not None
+        await raise_and_dispatch(
+            self.pool,
+            self.client,
+            self.settings.task_queue,
+            tier,
+            title,
+            body,
+            dedupe_key=dedupe_key,
+        )
+
     def _enqueue(self, opportunity: Opportunity) -> None:
         self.stats.detected += 1
         self.stats.recent.append(opportunity)
@@ -317,8 +372,16 @@ class MarketDataService:
             log.warning("opportunity queue full; dropping %s", opportunity.business_key)
 
     async def _every(
-        self, stop: asyncio.Event, seconds: float, action: Callable[[], Awaitable[None]]
+        self,
+        stop: asyncio.Event,
+        seconds: float,
+        action: Callable[[], Awaitable[None]],
+        *,
+        first_after: float = 0.0,
     ) -> None:
+        if first_after > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=first_after)
         while not stop.is_set():
             try:
                 await action()
@@ -511,7 +574,7 @@ class MarketDataService:
     async def _signal_guardian(self, value: Decimal) -> None:
         if self.client is None:
             return
-        handle = self.client.get_workflow_handle_for(RiskGuardianWorkflow.run, GUARDIAN_ID)
+        handle = self.client.get_workflow_handle(GUARDIAN_ID)
         try:
             await handle.signal(
                 RiskGuardianWorkflow.portfolio_value,

@@ -43,7 +43,7 @@ def settings_for(
                 gamma_url=sim.urls.polymarket_gamma,
                 clob_url=sim.urls.polymarket_clob,
                 ws_url=sim.urls.polymarket_ws,
-                data_url=None,
+                data_url=sim.urls.polymarket_gamma,  # the simulator serves the data API there
                 private_key=SecretStr(keys.poly_private),
                 api_key=keys.poly_credentials.api_key,
                 api_secret=SecretStr(keys.poly_credentials.secret),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -37,6 +37,8 @@ from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.positions import Position
 from pmarb.venues.base import MarketResolution, OrderRejectedError, StaleBookError, Venue
 from pmarb.venues.store import BookStore
+
+ENGINE_RESTARTED = "the paper engine restarted while the order was working"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class PaperVenue:
         self._orders: dict[str, _PaperOrder] = {}
         self._fills: list[Fill] = []
         self._holdings: dict[tuple[str, Outcome], _Holding] = {}
+        self._restored: dict[str, OrderState] = {}
         # (book id, side of that book, price) -> (visible size then, size paper took from it)
         self._consumed: dict[tuple[str, str, Decimal], tuple[Decimal, Decimal]] = {}
         self._fill_seq = 0
@@ -129,10 +132,33 @@ class PaperVenue:
 
     # ------------------------------------------------------------------------------ orders
 
+    def restore(self, positions: Sequence[Position], orders: Sequence[OrderState]) -> None:
+        """Resume from the ledger after a restart: paper fills live only in memory, and the
+        ledger is their durable record. Holdings and cash come back; orders keep their final
+        states (so a retried placement finds them), and orders that were still working are
+        cancelled, because the engine that would have filled them stopped."""
+        for position in positions:
+            holding = self._holdings.setdefault((position.market_id, position.outcome), _Holding())
+            holding.size = position.size
+            holding.cost = position.size * position.average_price
+            holding.realized = position.realized_pnl
+            self._cash += position.realized_pnl - holding.cost
+        for state in orders:
+            if state.client_order_id in self._orders:
+                continue
+            self._restored[state.client_order_id] = (
+                state
+                if state.status.terminal
+                else replace(state, status=OrderStatus.CANCELLED, reason=ENGINE_RESTARTED)
+            )
+
     async def place_order(self, order: OrderRequest) -> OrderState:
         existing = self._orders.get(order.client_order_id)
         if existing is not None:
             return existing.state()
+        restored = self._restored.get(order.client_order_id)
+        if restored is not None:
+            return restored
         if order.venue is not self.venue_id:
             raise OrderRejectedError(self.venue_id, "wrong_venue", f"order is for {order.venue}")
         market = self._markets.get(order.market_id)
@@ -325,11 +351,14 @@ class PaperVenue:
 
     async def get_order(self, client_order_id: str) -> OrderState | None:
         paper = self._orders.get(client_order_id)
-        return None if paper is None else paper.state()
+        return self._restored.get(client_order_id) if paper is None else paper.state()
 
     async def cancel_order(self, client_order_id: str) -> OrderState:
         paper = self._orders.get(client_order_id)
         if paper is None:
+            restored = self._restored.get(client_order_id)
+            if restored is not None:
+                return restored
             return OrderState(
                 client_order_id, None, OrderStatus.CANCELLED, ZERO, reason="unknown order"
             )

@@ -508,9 +508,16 @@ class PolymarketVenue:
         return result
 
     async def positions(self) -> Sequence[Position]:
-        """Holdings from the data API (``/positions?user=<funder>``), when configured."""
+        """Holdings from the data API (``/positions?user=<funder>``).
+
+        Without the data API or a key there is no way to know, which is not the same as
+        holding nothing: that raises rather than answering an empty list."""
         if self.config.data_url is None or self.signer is None:
-            return []
+            raise VenueError(
+                VenueId.POLYMARKET,
+                "positions_unavailable",
+                "positions need the data API URL and a wallet key",
+            )
         response = await self._request(
             "GET", self.config.data_url, "/positions", params={"user": self.signer.funder}
         )

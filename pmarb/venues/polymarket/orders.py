@@ -4,9 +4,10 @@ Idempotency. Polymarket has no client order id, so pmarb makes the order itself 
 salt is derived from the client order id and the millisecond timestamp from the request's
 ``created_at`` (set once by the caller, e.g. the workflow, and reused on every retry). Every
 other signed field follows from the request, so a retry signs the IDENTICAL order and gets the
-IDENTICAL order hash, which is the venue's order id. Before posting, the adapter looks the hash
-up (``GET /data/order/{hash}``); the exchange also refuses a second order with a known hash. A
-retried placement after a lost response therefore never creates a second order. Without
+IDENTICAL order hash, which is the venue's order id. The exchange refuses a second order with a
+known hash, and on that refusal the adapter looks the hash up (``GET /data/order/{hash}``) and
+reports the existing order: a retried placement after a lost response never creates a second
+order, and the first attempt pays no lookup round trip. Without
 ``created_at`` the first timestamp used for a client order id is remembered in-process only.
 
 Amounts are computed in Decimal (6-decimal base units, size rounded down to 0.01 as the SDK

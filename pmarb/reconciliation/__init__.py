@@ -1,0 +1,1 @@
+"""Reconciliation: the venue is the truth for orders and positions; the ledger follows it."""
