@@ -28,6 +28,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from pmarb.activities.orders import OrderOutcome, OrderToSend
@@ -44,7 +45,7 @@ from pmarb.backtest.events import (
 )
 from pmarb.backtest.exchange import ReplayClock, ReplayExchange
 from pmarb.domain.bid import Bid, ExecutionStyle, PlannedOrder
-from pmarb.domain.market import VenueId
+from pmarb.domain.market import Market, VenueId
 from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import Opportunity, OpportunityKind
 from pmarb.domain.oracle import OracleSource, OracleTick, TickKind
@@ -53,6 +54,7 @@ from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.risk import RiskLimits
 from pmarb.oracles.fair_value.live import LiveFairValues
 from pmarb.risk.rules import Exposure, GuardState, LegExposure, RiskReason, decide
+from pmarb.scanner.detectors import MatchedPair
 from pmarb.scanner.scanner import Scanner
 from pmarb.store.orders import net_holding
 from pmarb.store.risk import next_utc_midnight
@@ -213,9 +215,8 @@ class Backtest:
             fair_values=self.fair_values,
             clock=self.clock.now,
         )
-        register_detectors(
-            self.scanner, self.fair_values, list(dataset.markets), list(dataset.pairs)
-        )
+        self._known_markets: dict[tuple[VenueId, str], Market] = {}
+        self._known_pairs: dict[int, MatchedPair] = {}
         for venue, store in self.exchange.stores.items():
             store.add_listener(self.scanner.listener_for(venue))
         self._rng = random.Random(self.config.seed)
@@ -251,6 +252,7 @@ class Backtest:
         start_ns = config.start_ns if config.start_ns is not None else self.dataset.start_ns
         end_ns = config.end_ns if config.end_ns is not None else self.dataset.end_ns
         self.clock.ns = start_ns
+        self._schedule_listings(start_ns)
         self._tournament()
         self._every(VALUATION_SECONDS, self._value)
         self._schedule_midnight()
@@ -296,6 +298,49 @@ class Backtest:
             self.exchange.resolve(event)
             for step in self._awaiting.pop((event.venue, event.market_id), []):
                 self._advance(step)
+
+    def _schedule_listings(self, start_ns: int) -> None:
+        """Markets and pairs join the scanner when the recording says they became known; the
+        detectors are rebuilt then, as the live service rebuilds them on a pair change."""
+        dataset = self.dataset
+        times = sorted(
+            {max(ts, start_ns) for ts, _ in dataset.market_listings}
+            | {max(ts, start_ns) for ts, _ in dataset.pair_listings}
+        )
+        if not dataset.market_listings:  # no listing times: everything from the start
+            for market in dataset.markets:
+                self._known_markets[(market.venue, market.market_id)] = market
+            for pair in dataset.pairs:
+                self._known_pairs[pair.match_id] = pair
+            self._rebuild_detectors()
+            return
+        for at in times:
+            self._schedule_at(at - 1, partial(self._list_until, at))
+        closes = sorted({to_ns(m.close_time) for m in dataset.markets if m.close_time is not None})
+        for at in closes:
+            if at > start_ns:
+                self._schedule_at(at, self._rebuild_detectors)
+
+    def _list_until(self, at: int) -> None:
+        for ts, market in self.dataset.market_listings:
+            if ts <= at:
+                self._known_markets[(market.venue, market.market_id)] = market
+        for ts, pair in self.dataset.pair_listings:
+            if ts <= at:
+                self._known_pairs[pair.match_id] = pair
+        self._rebuild_detectors()
+
+    def _rebuild_detectors(self) -> None:
+        """Discovery lists open markets only: a market past its close leaves the scanner."""
+        now = self.clock.now()
+
+        def is_open(market: Market) -> bool:
+            return market.close_time is None or market.close_time > now
+
+        markets = [m for m in self._known_markets.values() if is_open(m)]
+        pairs = [p for p in self._known_pairs.values() if is_open(p.a) and is_open(p.b)]
+        self.scanner.clear()
+        register_detectors(self.scanner, self.fair_values, markets, pairs)
 
     def _schedule(self, delay_seconds: float, action: Callable[[], None]) -> None:
         due = self.clock.ns + max(0, round(delay_seconds * NANOS))

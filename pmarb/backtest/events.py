@@ -8,7 +8,7 @@ before t.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -73,6 +73,10 @@ class Dataset:
     end_ns: int
     synthetic: bool = False
     seed: int | None = None
+    # When each market definition and pair became known (discovery, matching): a replay may
+    # only scan what had been discovered by then. Empty: everything known from the start.
+    market_listings: tuple[tuple[int, Market], ...] = ()
+    pair_listings: tuple[tuple[int, MatchedPair], ...] = ()
 
     def replay(self, start_ns: int | None = None, end_ns: int | None = None) -> Iterator[Event]:
         """Events with ``start_ns <= ts_ns <= end_ns`` in time order."""
@@ -86,9 +90,10 @@ def in_memory(
     *,
     synthetic: bool = True,
     seed: int | None = None,
+    listed_at: Mapping[tuple[VenueId, str], int] | None = None,
 ) -> Dataset:
-    """A dataset over events held in memory (tests, benchmarks); they are sorted stably by time."""
-    ordered = sorted(events, key=lambda event: event.ts_ns)
+    """A dataset over events held in memory (tests, benchmarks), in :func:`order_key` order."""
+    ordered = sorted(events, key=order_key)
 
     def replay(start_ns: int | None, end_ns: int | None) -> Iterator[Event]:
         for event in ordered:
@@ -98,15 +103,39 @@ def in_memory(
                 break
             yield event
 
+    market_list, pair_list = tuple(markets), tuple(pairs)
+    start = ordered[0].ts_ns if ordered else 0
+    when = listed_at or {}
+
+    def listed(market: Market) -> int:
+        return when.get((market.venue, market.market_id), start)
+
     return Dataset(
-        markets=tuple(markets),
-        pairs=tuple(pairs),
+        markets=market_list,
+        pairs=pair_list,
         events=replay,
         start_ns=ordered[0].ts_ns if ordered else 0,
         end_ns=ordered[-1].ts_ns if ordered else 0,
         synthetic=synthetic,
         seed=seed,
+        market_listings=tuple(sorted(((listed(m), m) for m in market_list), key=_first)),
+        pair_listings=tuple(
+            sorted(((max(listed(p.a), listed(p.b)), p) for p in pair_list), key=_first)
+        ),
     )
+
+
+_RANK = {BookUpdate: 0, TradePrint: 1, OracleUpdate: 2, Resolution: 3}
+
+
+def order_key(event: Event) -> tuple[int, int]:
+    """Time, then table: rows stamped with the same nanosecond replay books first, then trades,
+    oracle ticks and resolutions, however they were read."""
+    return event.ts_ns, _RANK[type(event)]
+
+
+def _first(item: tuple[int, object]) -> int:
+    return item[0]
 
 
 def to_datetime(ts_ns: int) -> datetime:

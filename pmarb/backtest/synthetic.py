@@ -85,6 +85,7 @@ class _Generator:
         self.markets: list[Market] = []
         self.pairs: list[MatchedPair] = []
         self.start_ns = to_ns(settings.start)
+        self.listed: dict[tuple[VenueId, str], int] = {}
 
     def sizes(self) -> list[int]:
         return [self.rng.randint(20, 120) for _ in range(5)]
@@ -108,7 +109,14 @@ class _Generator:
         for hour in range(math.ceil(seconds / 3600)):
             self._btc_market(hour, spot, seconds)
             self._event_pair(hour, seconds)
-        return in_memory(self.markets, self.pairs, self.events, synthetic=True, seed=self.s.seed)
+        return in_memory(
+            self.markets,
+            self.pairs,
+            self.events,
+            synthetic=True,
+            seed=self.s.seed,
+            listed_at=self.listed,
+        )
 
     def _spot_path(self, seconds: int) -> list[float]:
         sigma = self.s.btc_vol / math.sqrt(SECONDS_PER_YEAR)
@@ -153,6 +161,7 @@ class _Generator:
             floor_strike=strike,
         )
         self.markets.append(market)
+        self.listed[(market.venue, market.market_id)] = self.start_ns + begin * NANOS
         sigma = self.s.btc_vol / math.sqrt(SECONDS_PER_YEAR)
         frozen_until = -1
         quote_from = begin
@@ -212,6 +221,8 @@ class _Generator:
             fees=NO_FEES,
         )
         self.markets += [kalshi, poly]
+        for listed in (kalshi, poly):
+            self.listed[(listed.venue, listed.market_id)] = self.start_ns + begin * NANOS
         self.pairs.append(MatchedPair(len(self.pairs) + 1, kalshi, poly, inverted=False))
         p = self.rng.uniform(0.25, 0.75)
         step = self.s.book_every_seconds
