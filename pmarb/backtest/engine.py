@@ -136,6 +136,9 @@ class Decision:
     guard: GuardState | None = None
     budgets: tuple[StrategyBudget, ...] = ()
     opportunity: Opportunity | None = None
+    decided_ns: int | None = None
+    cash: Decimal | None = None  # free cash when the risk check ran
+    latencies: list[float] = field(default_factory=list)  # each order's latency, in order
 
 
 @dataclass
@@ -447,6 +450,8 @@ class Backtest:
         limits = self.config.limits
         now = self.clock.now()
         decision.decided_at = now
+        decision.decided_ns = self.clock.ns
+        decision.cash = self.cash
         decision.budgets = self.budgets
         bid = choose_bid(opportunity, self.budgets, now, limits.per_market_limit)
         if bid is None:
@@ -707,7 +712,9 @@ class _Lifecycle:
 
     def latency(self) -> float:
         config = self.engine.config
-        return config.paper_latency + self.engine._rng.random() * config.latency_jitter
+        drawn = config.paper_latency + self.engine._rng.random() * config.latency_jitter
+        self.decision.latencies.append(drawn)
+        return drawn
 
     def place(
         self, orders: tuple[PlannedOrder, ...], purpose: OrderPurpose, suffix: str = ""
