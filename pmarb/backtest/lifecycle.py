@@ -158,9 +158,17 @@ class ReplayActivities:
         session.advance(decision.decided_ns)
         self.sessions[decision.workflow_id] = session
 
+    def _of(self, workflow_id: str | None) -> _Session:
+        session = self.sessions.get(workflow_id or "")
+        if session is None:
+            raise ApplicationError(
+                f"no replay for {workflow_id}", type=REJECTED, non_retryable=True
+            )
+        return session
+
     def _session(self) -> _Session:
         info = activity.info()
-        session = self.sessions[info.workflow_id]
+        session = self._of(info.workflow_id)
         session.started = time.monotonic()
         if info.is_local:  # scheduled on the worker's clock, not the server's: no timer before
             return session
@@ -307,7 +315,7 @@ class ReplayActivities:
 
     @activity.defn(name="close_trade")
     async def close_trade(self, request: CloseTradeInput) -> TradeOutcome:
-        session = self.sessions[activity.info().workflow_id]
+        session = self._of(activity.info().workflow_id)
         orders = session.exchange.ledger(request.workflow_id)
         summary = summarise(
             orders,
@@ -328,7 +336,7 @@ class ReplayActivities:
 
     @activity.defn(name="record_unpursued")
     async def record_unpursued(self, request: UnpursuedInput) -> None:
-        self.sessions[activity.info().workflow_id].status = request.status
+        self._of(activity.info().workflow_id).status = request.status
 
     def all(self) -> list[Any]:
         return [
@@ -418,7 +426,7 @@ async def run_lifecycles(
     limits = result.config.limits
     replay = ReplayActivities(dataset, limits)
     queue = f"backtest-{uuid.uuid4().hex[:10]}"
-    compared = []
+    compared: list[dict[str, Any]] = []
     async with Worker(
         client,
         task_queue=queue,
