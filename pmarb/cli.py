@@ -39,6 +39,7 @@ app.command("sim")(sim_cli.sim)
 app.add_typer(venues_cli.book_app, name="book")
 app.command("fees")(venues_cli.fees)
 app.command("record")(recording_cli.record)
+app.command("scan")(recording_cli.scan)
 
 console = Console()
 errors = Console(stderr=True)

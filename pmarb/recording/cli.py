@@ -7,6 +7,7 @@ import re
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +15,7 @@ import typer
 
 if TYPE_CHECKING:
     from pmarb.config import Settings
+    from pmarb.domain.opportunity import Opportunity
     from pmarb.infra.runtime import Endpoints
     from pmarb.workers.marketdata import MarketDataService
 
@@ -131,3 +133,46 @@ async def record_for(
     sys.stdout.write(f"pmarb record: stopped; {recorder.writer.path}\n")
     sys.stdout.flush()
     return recorder.writer.path
+
+
+def scan(
+    replay: Annotated[
+        Path, typer.Option("--replay", help="Recording directory to run the scanner over.")
+    ],
+    start: Annotated[
+        datetime | None, typer.Option(help="Replay from this UTC time (inclusive).")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option(help="Replay up to this UTC time (inclusive).")
+    ] = None,
+) -> None:
+    """Run the scanner over a recording; print each opportunity as one JSON line."""
+    import json
+
+    from pmarb.cli import fail, settings_or_exit
+    from pmarb.recording.reader import open_recording
+    from pmarb.recording.replay import ReplayScanner, opportunity_json, scanner_config
+    from pmarb.recording.schema import RecordingError
+
+    settings = settings_or_exit("scan")
+    count = 0
+
+    def emit(opportunity: Opportunity) -> None:
+        nonlocal count
+        count += 1
+        sys.stdout.write(json.dumps(opportunity_json(opportunity)) + "\n")
+
+    try:
+        recording = open_recording(replay)
+        scanner = ReplayScanner(recording, emit, config=scanner_config(settings.risk))
+        scanner.run(_utc(start), _utc(end))
+    except RecordingError as e:
+        raise fail(str(e)) from None
+    sys.stdout.flush()
+    sys.stderr.write(f"pmarb scan: {scanner.events:,} events, {count} opportunities\n")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
