@@ -17,6 +17,7 @@ from pmarb.api import cli_client
 from pmarb.config import ConfigError, Settings, load_settings
 from pmarb.matching.cli import match_app, matches_app, review_app
 from pmarb.oracles.cli import fair_value
+from pmarb.recording import cli as recording_cli
 from pmarb.sim import cli as sim_cli
 from pmarb.venues import cli as venues_cli
 
@@ -37,6 +38,8 @@ app.add_typer(matches_app, name="matches")
 app.command("sim")(sim_cli.sim)
 app.add_typer(venues_cli.book_app, name="book")
 app.command("fees")(venues_cli.fees)
+app.command("record")(recording_cli.record)
+app.command("scan")(recording_cli.scan)
 
 console = Console()
 errors = Console(stderr=True)

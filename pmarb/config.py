@@ -27,6 +27,7 @@ from pmarb.alerts.settings import AlertSettings
 from pmarb.domain.risk import RiskLimits
 from pmarb.matching.settings import MatchingSettings
 from pmarb.oracles.config import OracleSettings
+from pmarb.recording.settings import RecordingSettings
 from pmarb.venues.settings import VenueSettings
 
 CONFIG_FILE_ENV = "PMARB_CONFIG"
@@ -118,6 +119,7 @@ class Settings(BaseSettings):
         min_length=1,
         description="Task queue of the process that holds the live books (orders, paper fills).",
     )
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
 
     @classmethod
     def settings_customise_sources(

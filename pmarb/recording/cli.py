@@ -1,0 +1,178 @@
+"""``pmarb record`` and ``pmarb scan --replay``."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from pmarb.config import Settings
+    from pmarb.domain.opportunity import Opportunity
+    from pmarb.infra.runtime import Endpoints
+    from pmarb.workers.marketdata import MarketDataService
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+PROGRESS_SECONDS = 5.0
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``90s``, ``10m``, ``1h30m``, ``2d`` (a bare number is seconds)."""
+    cleaned = text.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
+        seconds = float(cleaned)
+    else:
+        parts = _DURATION.findall(cleaned)
+        if not parts or "".join(n + u for n, u in parts) != cleaned:
+            raise typer.BadParameter(f"not a duration: {text!r} (examples: 90s, 10m, 1h30m)")
+        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if seconds <= 0:
+        raise typer.BadParameter(f"the duration must be positive, got {text!r}")
+    return seconds
+
+
+def record(
+    duration: Annotated[str, typer.Option(help="How long to record: 90s, 10m, 1h30m, 2d.")] = "10m",
+    path: Annotated[
+        Path | None,
+        typer.Option(help="Recording directory (default: [recording] path, else a new one)."),
+    ] = None,
+) -> None:
+    """Record venue books, oracle ticks, markets and matched pairs to Parquet. Never trades."""
+    from pmarb.cli import settings_or_exit
+
+    seconds = parse_duration(duration)
+    settings = settings_or_exit("record")
+    asyncio.run(record_for(settings, seconds, path))
+
+
+def _endpoints(settings: Settings) -> Endpoints:
+    """The running system's database if there is one (for matched pairs); no Temporal needed."""
+    from pmarb.infra.runtime import Endpoints, read_runtime
+
+    runtime = read_runtime(settings)
+    database_url = (
+        settings.database_url.get_secret_value()
+        if settings.database_url
+        else (runtime.database_url if runtime else "")
+    )
+    return Endpoints(database_url, temporal_address="", temporal_ui_url=None, api_url="")
+
+
+def _progress(service: MarketDataService, started: float) -> str:
+    assert service.recorder is not None
+    writer = service.recorder.writer
+    counts = writer.rows_by_table
+    return (
+        f"pmarb record: {time.monotonic() - started:7.1f}s  books {counts['books']:,}  "
+        f"trades {counts['trades']:,}  oracle {counts['oracle']:,}  markets {counts['markets']:,}  "
+        f"pairs {counts['matches']:,}  buffered {writer.buffered_rows:,}  parts "
+        f"{writer.parts_written:,}"
+    )
+
+
+async def record_for(
+    settings: Settings,
+    seconds: float,
+    path: Path | None,
+    *,
+    stop: asyncio.Event | None = None,
+    endpoints: Endpoints | None = None,
+) -> Path:
+    """Record for ``seconds`` (or until ``stop`` is set, or SIGINT/SIGTERM); return the path."""
+    from pmarb.workers.marketdata import MarketDataService, open_recorder
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+            pass
+    recorder = open_recorder(
+        settings, path, sources=("polymarket", "kalshi", "binance"), notes="pmarb record"
+    )
+    service = MarketDataService(settings, endpoints or _endpoints(settings), recorder=recorder)
+    started = time.monotonic()
+    sys.stdout.write(f"pmarb record: writing {recorder.writer.path} for {seconds:g}s\n")
+    sys.stdout.flush()
+
+    async def report() -> None:
+        while not stop.is_set():
+            remaining = seconds - (time.monotonic() - started)
+            if remaining <= 0:
+                stop.set()
+                break
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=min(PROGRESS_SECONDS, remaining))
+            except TimeoutError:
+                sys.stdout.write(_progress(service, started) + "\n")
+                sys.stdout.flush()
+
+    reporter = asyncio.create_task(report())
+    try:
+        await service.record(stop)
+    finally:
+        stop.set()
+        await reporter
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+    sys.stdout.write(_progress(service, started) + "\n")
+    if recorder.errors:
+        sys.stdout.write(f"pmarb record: {recorder.errors} recorder errors (see the log)\n")
+    sys.stdout.write(f"pmarb record: stopped; {recorder.writer.path}\n")
+    sys.stdout.flush()
+    return recorder.writer.path
+
+
+def scan(
+    replay: Annotated[
+        Path, typer.Option("--replay", help="Recording directory to run the scanner over.")
+    ],
+    start: Annotated[
+        datetime | None, typer.Option(help="Replay from this UTC time (inclusive).")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option(help="Replay up to this UTC time (inclusive).")
+    ] = None,
+) -> None:
+    """Run the scanner over a recording; print each opportunity as one JSON line."""
+    import json
+
+    from pmarb.cli import fail, settings_or_exit
+    from pmarb.recording.reader import open_recording
+    from pmarb.recording.replay import ReplayScanner, opportunity_json, scanner_config
+    from pmarb.recording.schema import RecordingError
+
+    settings = settings_or_exit("scan")
+    count = 0
+
+    def emit(opportunity: Opportunity) -> None:
+        nonlocal count
+        count += 1
+        sys.stdout.write(json.dumps(opportunity_json(opportunity)) + "\n")
+
+    try:
+        recording = open_recording(replay)
+        scanner = ReplayScanner(recording, emit, config=scanner_config(settings.risk))
+        scanner.run(_utc(start), _utc(end))
+    except RecordingError as e:
+        raise fail(str(e)) from None
+    sys.stdout.flush()
+    sys.stderr.write(f"pmarb scan: {scanner.events:,} events, {count} opportunities\n")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
