@@ -1,19 +1,26 @@
-"""Durations as operators type them: ``90``, ``90s``, ``10m``, ``1.5h``, ``2d``."""
+"""Durations as operators type them: ``90``, ``90s``, ``10m``, ``1h30m``, ``1.5h``, ``2d``."""
 
 from __future__ import annotations
 
 import re
 
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in ``text``; a bare number is seconds. Raises ValueError saying what is allowed."""
-    match = _PATTERN.match(text)
-    if match is None or float(match.group(1)) <= 0:
-        raise ValueError(
-            f"{text!r} is not a duration: use a positive number with an optional unit "
-            "s, m, h or d (e.g. 90, 90s, 10m, 1.5h)"
-        )
-    return float(match.group(1)) * _UNITS[match.group(2).lower()]
+    """Seconds in ``text`` (a bare number is seconds). Raises ValueError saying what is allowed."""
+    cleaned = text.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
+        seconds = float(cleaned)
+    else:
+        parts = _PART.findall(cleaned)
+        if not parts or "".join(n + u for n, u in parts) != cleaned:
+            raise ValueError(
+                f"{text!r} is not a duration: use a number with the units s, m, h, d "
+                "(examples: 90, 90s, 10m, 1h30m)"
+            )
+        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"the duration must be positive, got {text!r}")
+    return seconds
