@@ -35,7 +35,7 @@ from pmarb.chaos.lifecycles import (
 from pmarb.config import Settings
 from pmarb.venues.settings import VenueSettings
 from pmarb.workers.client import connect_client
-from pmarb.workflows.opportunity import OpportunityWorkflow
+from pmarb.workflows.opportunity import LifecycleResult
 
 # Where a kill is aimed, in turn: the activity (or stage) that should be running when it lands.
 AIMS: tuple[str, ...] = ("place_orders", "between_legs", "unwind", "close_trade")
@@ -268,10 +268,11 @@ class ChaosRun:
                 continue
             status = view.status.name.lower() if view.status else "unknown"
             if status == "completed":
-                result = await client.get_workflow_handle_for(
-                    OpportunityWorkflow.run, workflow_id
+                result = await client.get_workflow_handle(
+                    workflow_id, result_type=LifecycleResult
                 ).result()
-                outcomes[result.status.value] += 1
+                rejected = result.status.value == "rejected" and result.reason
+                outcomes[f"rejected: {result.reason}" if rejected else result.status.value] += 1
                 continue
             outcomes[status] += 1
             not_terminal.append(f"{workflow_id}: {status} at stage {view.stage}")
