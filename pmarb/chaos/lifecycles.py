@@ -193,11 +193,16 @@ class LifecycleView:
     status: WorkflowExecutionStatus | None
     stage: str | None
     pending: tuple[str, ...]  # activity types started and not finished
+    scheduled: tuple[str, ...] = ()  # every pending activity type, started or waiting
 
     @property
     def holding(self) -> bool:
         """A complete position recorded and held to resolution: nothing left to go wrong."""
-        return self.status is WorkflowExecutionStatus.RUNNING and self.stage == "hold"
+        return (
+            self.status is WorkflowExecutionStatus.RUNNING
+            and self.stage == "hold"
+            and "close_trade" not in self.scheduled
+        )
 
     @property
     def settled(self) -> bool:
@@ -214,12 +219,14 @@ async def describe(client: Client, workflow_id: str) -> LifecycleView:
     except RPCError:
         return LifecycleView(workflow_id, None, None, ())
     stage = description.typed_search_attributes.get(search_attributes.STAGE)
+    activities = description.raw_description.pending_activities
     pending = tuple(
         activity.activity_type.name
-        for activity in description.raw_description.pending_activities
+        for activity in activities
         if activity.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
     )
-    return LifecycleView(workflow_id, description.status, stage, pending)
+    scheduled = tuple(activity.activity_type.name for activity in activities)
+    return LifecycleView(workflow_id, description.status, stage, pending, scheduled)
 
 
 async def result_of(client: Client, workflow_id: str) -> Any:
