@@ -356,6 +356,41 @@ def resume(
     cli_client.control("resume", reason, lambda: _control("resume", reason))
 
 
+@app.command()
+def chaos(
+    lifecycles: Annotated[int, typer.Option(min=1, help="Opportunity lifecycles to drive.")] = 200,
+    kills: Annotated[int, typer.Option(min=0, help="SIGKILLs of the trading worker.")] = 40,
+    seed: Annotated[int, typer.Option(help="Seed for where kills land.")] = 0,
+    postgres_outage: Annotated[
+        float, typer.Option(min=0, help="Seconds PostgreSQL stays down (once).")
+    ] = 30.0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Lifecycles in flight at once.")] = 4,
+    keep_data: Annotated[bool, typer.Option(help="Keep the run's data dir and logs.")] = False,
+) -> None:
+    """Drive lifecycles against the simulator while killing processes; check the books.
+
+    The last line printed is one JSON object of counters; exit 1 if any is bad."""
+    from pmarb.chaos.run import ChaosConfig, ChaosRun, print_report
+
+    logs.configure("warning", "chaos")
+
+    def say(line: str) -> None:
+        sys.stdout.write(f"· {line}\n")
+        sys.stdout.flush()
+
+    config = ChaosConfig(
+        lifecycles=lifecycles,
+        kills=kills,
+        seed=seed,
+        postgres_outage_seconds=postgres_outage,
+        concurrency=concurrency,
+        keep_data=keep_data,
+    )
+    report = asyncio.run(ChaosRun(config, say).run())
+    print_report(report, say)
+    raise typer.Exit(0 if report.ok else 1)
+
+
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending SQL migrations (a no-op when current)."""
