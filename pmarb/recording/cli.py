@@ -163,3 +163,45 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def sim_record(path: Path, *, seed: int, hours: float, start: datetime | None, step: float) -> None:
+    """``pmarb sim --record``: a synthetic recording with a progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from pmarb.cli import fail
+    from pmarb.recording.schema import RecordingError
+    from pmarb.recording.synthetic import DEFAULT_START, SyntheticSpec, generate
+
+    if path.exists() and any(path.iterdir()):
+        raise fail(f"{path} is not empty; a synthetic recording needs a new directory")
+    spec = SyntheticSpec(
+        seed=seed, hours=hours, start=_utc(start) or DEFAULT_START, step_seconds=step
+    )
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("pmarb sim --record"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}% of {task.fields[hours]:g} h"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("generate", total=1, hours=hours)
+
+        def advance(step_index: int, total: int) -> None:
+            progress.update(task, completed=step_index, total=total)
+
+        try:
+            summary = generate(path, spec, advance)
+        except (RecordingError, ValueError) as e:
+            raise fail(str(e)) from None
+    rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
+    situations = ", ".join(f"{k} {v}" for k, v in sorted(summary.situations.items())) or "none"
+    sys.stdout.write(
+        f"pmarb sim --record: {path} (synthetic, seed {seed}, {hours:g} h, {summary.steps:,} "
+        f"steps of {step:g} s)\n  rows: {rows}\n  markets {summary.markets}, resolutions "
+        f"{summary.resolutions}, injected situations: {situations}\n"
+    )
+    sys.stdout.flush()

@@ -200,26 +200,43 @@ class ReplayScanner:
         self.scanner.add_pair(pair)
 
     def run(self, start: Bound = None, end: Bound = None) -> None:
-        scanner = self.scanner
+        # Book rows stamped with the same instant are one venue message (a Polymarket trade
+        # moves both tokens' books): all are applied before the scanner looks at any of them,
+        # or it would pair one token's new book with the other's old one.
+        pending: list[BookUpdate] = []
         for event in self.recording.events(start, end):
             self.events += 1
+            if pending and event.ts_ns != pending[0].ts_ns:
+                self._apply_books(pending)
+                pending = []
             self.now = from_ns(event.ts_ns)
             if self._markets or self._pairs:
                 self._admit(event.ts_ns)
             if isinstance(event, BookUpdate):
-                books = self.books[event.venue]
-                books.apply(event)
-                scanner.on_book_update(event.venue, event.instrument_id)
-                complement = books.complements.get(event.instrument_id)
-                if complement is not None and complement not in books.rows:
-                    scanner.on_book_update(event.venue, complement)
+                pending.append(event)
             elif isinstance(event, OracleUpdate):
+                if pending:
+                    self._apply_books(pending)
+                    pending = []
                 try:
                     tick = oracle_tick(event)
                 except ValueError:
                     continue  # a source or kind this pmarb does not know: nothing prices on it
                 self.fair_values.observe(tick)
-                scanner.on_oracle_update(tick.series)
+                self.scanner.on_oracle_update(tick.series)
+        if pending:
+            self._apply_books(pending)
+
+    def _apply_books(self, rows: list[BookUpdate]) -> None:
+        for row in rows:
+            self.books[row.venue].apply(row)
+        scanner = self.scanner
+        for row in rows:
+            books = self.books[row.venue]
+            scanner.on_book_update(row.venue, row.instrument_id)
+            complement = books.complements.get(row.instrument_id)
+            if complement is not None and complement not in books.rows:
+                scanner.on_book_update(row.venue, complement)
 
 
 def replay_opportunities(

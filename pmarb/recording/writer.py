@@ -319,10 +319,43 @@ class RecordingWriter:
         directory.mkdir(parents=True, exist_ok=True)
         name = f"part-{self._next_part:08d}.parquet"
         self._next_part += 1
-        frame = pl.DataFrame(rows, schema=SCHEMAS[table], orient="row")
+        frame = _frame(table, rows)
         temporary = directory / f".{name}.tmp"
         frame.write_parquet(temporary, compression="zstd", statistics=True)
         temporary.replace(directory / name)
         self.parts_written += 1
         self.rows_written += len(rows)
         self.rows_by_table[table] += len(rows)
+
+
+def _frame(table: str, rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    """Rows as a DataFrame of the table's schema, built column by column (list columns from
+    flat values: building them from Python lists row by row costs ~15 µs a row)."""
+    columns = list(zip(*rows, strict=True))
+    series = []
+    for (name, dtype), values in zip(SCHEMAS[table].items(), columns, strict=True):
+        if isinstance(dtype, pl.List):
+            series.append(_list_column(name, values))
+        else:
+            series.append(pl.Series(name, values, dtype=dtype))
+    return pl.DataFrame(series)
+
+
+def _list_column(name: str, values: tuple[list[int], ...]) -> pl.Series:
+    rows = len(values)
+    flat = [item for value in values for item in value]
+    owner = [index for index, value in enumerate(values) for _ in value]
+    grouped = (
+        pl.DataFrame(
+            [pl.Series("row", owner, dtype=pl.Int64), pl.Series(name, flat, dtype=pl.Int64)]
+        )
+        .group_by("row", maintain_order=True)
+        .agg(pl.col(name))
+    )
+    empty = pl.lit([], dtype=pl.List(pl.Int64))
+    return (
+        pl.DataFrame([pl.Series("row", range(rows), dtype=pl.Int64)])
+        .join(grouped, on="row", how="left", maintain_order="left")
+        .select(pl.col(name).fill_null(empty))
+        .to_series()
+    )

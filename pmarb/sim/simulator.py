@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from pmarb.domain.market import VenueId
-from pmarb.domain.parity import Side
+from pmarb.domain.parity import Outcome, Side
 from pmarb.sim.binance import BinanceSocket
 from pmarb.sim.exchange import Exchange, ReceivedOrder, SimMarket
 from pmarb.sim.faults import FaultError, Faults
@@ -347,6 +347,14 @@ class Simulator:
         cents = int(self.scenario.external.cents * (1 + jump))
         self.scenario.oracle_jump(cents, lag_seconds)
         return self.scenario.external.price
+
+    def resolve_market(self, market_key: str, outcome: Outcome | None = None) -> MarketInfo:
+        """Close ``market_key`` now and settle it to ``outcome`` (default: what the scenario's
+        model says at this moment). Kalshi then shows ``status`` "finalized" with ``result``;
+        Polymarket ``closed`` with ``outcomePrices`` "1"/"0"."""
+        chosen = outcome if outcome is not None else self.scenario.outcome_at_close(market_key)
+        self.scenario.resolve_market(market_key, chosen)
+        return _info(self.exchange.markets[market_key])
 
     def inject_steady_state(self) -> None:
         """Fair, fee-tight books: every gross edge is exactly zero, so no arbitrage after fees."""
