@@ -27,6 +27,7 @@ from pmarb.alerts.settings import AlertSettings
 from pmarb.domain.risk import RiskLimits
 from pmarb.matching.settings import MatchingSettings
 from pmarb.oracles.config import OracleSettings
+from pmarb.recording.settings import RecordingSettings
 from pmarb.venues.settings import VenueSettings
 
 CONFIG_FILE_ENV = "PMARB_CONFIG"
@@ -113,11 +114,18 @@ class Settings(BaseSettings):
     )
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     venues: VenueSettings = Field(default_factory=VenueSettings)
+    worker_shutdown_grace_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM, how long in-flight activities (orders) get to finish before "
+        "the worker cancels them; keep it below the process manager's stop grace period.",
+    )
     marketdata_task_queue: str = Field(
         "pmarb-marketdata",
         min_length=1,
         description="Task queue of the process that holds the live books (orders, paper fills).",
     )
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -48,11 +48,12 @@ from pmarb.domain.bid import Bid, ExecutionStyle, PlannedOrder
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import Opportunity, OpportunityKind
-from pmarb.domain.oracle import OracleSource, OracleTick, TickKind
+from pmarb.domain.oracle import OracleTick
 from pmarb.domain.orders import OrderPurpose, TimeInForce, client_order_id
 from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.risk import RiskLimits
 from pmarb.oracles.fair_value.live import LiveFairValues
+from pmarb.recording.replay import oracle_tick
 from pmarb.risk.rules import Exposure, GuardState, LegExposure, RiskReason, decide
 from pmarb.scanner.detectors import MatchedPair
 from pmarb.scanner.scanner import Scanner
@@ -926,21 +927,11 @@ class _Lifecycle:
 
 
 def _tick(event: OracleUpdate) -> OracleTick | None:
-    """A recorded oracle row as the live feeds' tick (unknown sources are skipped)."""
+    """A recorded oracle row as the live feeds' tick (a source pmarb does not know is skipped)."""
     try:
-        source = OracleSource(event.source)
-        kind = TickKind(event.kind)
+        return oracle_tick(event)
     except ValueError:
         return None
-    at = to_datetime(event.ts_ns)
-    return OracleTick(
-        source=source,
-        symbol=event.symbol,
-        kind=kind,
-        value=Decimal(event.value_micros).scaleb(-6),
-        source_time=at,
-        received_at=at,
-    )
 
 
 def trades(decisions: list[Decision]) -> Iterator[Decision]:

@@ -1,65 +1,46 @@
 """What a replay consumes: markets, matched pairs and a time-ordered stream of recorded events.
 
-The event types mirror the recording format (``/work/notes/recording-format.md``): prices and
-sizes stay in integer micro-units until something needs a Decimal, and each book row is the
-instrument's full top-N snapshot after the update, so the book at time t is the last row at or
-before t.
+The events are the recording format's own (:mod:`pmarb.recording.schema`): prices and sizes in
+integer micro-units, and each book row the instrument's full top-N snapshot after the update, so
+the book at time t is the last row at or before t. A :class:`Dataset` is either a recording on
+disk (:func:`pmarb.backtest.data.load`) or events held in memory (:func:`in_memory`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pmarb.domain.market import Market, VenueId
-from pmarb.domain.parity import Outcome
+from pmarb.recording.schema import (
+    NANOS,
+    BookUpdate,
+    OracleUpdate,
+    RecordedEvent,
+    Resolution,
+    TradePrint,
+    from_ns,
+    to_ns,
+)
 from pmarb.scanner.detectors import MatchedPair
 
-NANOS = 1_000_000_000
+__all__ = [
+    "NANOS",
+    "BookUpdate",
+    "Dataset",
+    "Event",
+    "OracleUpdate",
+    "Resolution",
+    "TradePrint",
+    "in_memory",
+    "order_key",
+    "to_datetime",
+    "to_ns",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class BookUpdate:
-    ts_ns: int
-    venue: VenueId
-    instrument_id: str
-    bid_px: tuple[int, ...]  # best first, micro-units
-    bid_sz: tuple[int, ...]
-    ask_px: tuple[int, ...]
-    ask_sz: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class OracleUpdate:
-    ts_ns: int
-    source: str
-    symbol: str
-    kind: str
-    value_micros: int
-
-
-@dataclass(frozen=True, slots=True)
-class TradePrint:
-    ts_ns: int
-    venue: VenueId
-    instrument_id: str
-    price_micros: int
-    size_micros: int
-    taker_side: str
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """The moment a market's outcome became observable: nothing settles before it."""
-
-    ts_ns: int
-    venue: VenueId
-    market_id: str
-    outcome: Outcome
-
-
-Event = BookUpdate | OracleUpdate | TradePrint | Resolution
+Event = RecordedEvent
 
 
 @dataclass(frozen=True)
@@ -139,10 +120,5 @@ def _first(item: tuple[int, object]) -> int:
 
 
 def to_datetime(ts_ns: int) -> datetime:
-    return datetime.fromtimestamp(ts_ns / NANOS, UTC)
-
-
-def to_ns(moment: datetime) -> int:
-    """Nanoseconds since the epoch, exactly (no float on the way)."""
-    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * NANOS + delta.microseconds * 1_000
+    """The moment ``ts_ns`` names, to the microsecond (the recording's own conversion)."""
+    return from_ns(ts_ns)

@@ -6,6 +6,8 @@ import asyncio
 import json
 import signal
 import sys
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -36,8 +38,28 @@ def sim(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the URLs as one JSON line.")
     ] = False,
+    record: Annotated[
+        Path | None,
+        typer.Option(help="Write a synthetic recording here instead of serving (simulated time)."),
+    ] = None,
+    hours: Annotated[
+        float, typer.Option(help="With --record: simulated hours to generate.", min=0.01)
+    ] = 24.0,
+    start: Annotated[
+        datetime | None, typer.Option(help="With --record: simulated start (UTC).")
+    ] = None,
+    record_step: Annotated[
+        float, typer.Option(help="With --record: simulated seconds per step.", min=0.25)
+    ] = 5.0,
 ) -> None:
-    """Run the local Polymarket/Kalshi/Binance simulator in real time and print its URLs."""
+    """Run the local Polymarket/Kalshi/Binance simulator in real time and print its URLs;
+    with --record, generate a synthetic recording from its models in simulated time."""
+    if record is not None:
+        # The recording side decodes markets with the venue adapters, so it lives outside sim/.
+        from pmarb.recording.cli import sim_record
+
+        sim_record(record, seed=seed, hours=hours, start=start, step=record_step)
+        return
     from pmarb.sim.simulator import SimConfig
 
     ports: dict[str, int] = {}

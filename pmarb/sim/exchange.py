@@ -79,6 +79,15 @@ class SimMarket:
     meta: dict[str, Any] = field(default_factory=dict)
     last_trade_price: int | None = None
     volume: int = 0
+    # "open"; "closed" once trading has stopped and the outcome is pending; "settled" once it
+    # is known (``result``, observable from ``settled_at_ms``).
+    status: str = "open"
+    result: Outcome | None = None
+    settled_at_ms: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
 
     @property
     def tick_units(self) -> int:
@@ -371,6 +380,8 @@ class Exchange:
     def submit(self, ticket: Ticket, order_id: str | None = None) -> SimOrder:
         """Validate, match and (for GTC/GTD) rest an order. Raises :class:`OrderError`."""
         market = self.markets[ticket.market_key]
+        if not market.is_open:
+            raise OrderError("market_closed", f"market {market.market_id} is {market.status}")
         book = self.books[market.key]
         now = self.clock_ms()
         leg = to_yes_leg(ticket.outcome, ticket.side, ticket.price)
@@ -676,6 +687,38 @@ class Exchange:
             order.size -= by
             order.updated_ms = self.clock_ms()
         self._collect(self.markets[order.market_key])
+
+    def close_market(self, market_key: str, result: Outcome | None = None) -> SimMarket:
+        """Stop trading: every resting order on the market is cancelled; with ``result`` the
+        market is settled too (else it waits, closed, for :meth:`settle_market`)."""
+        market = self.markets[market_key]
+        with self.batch():
+            for order in self._resting_on(market_key):
+                self.cancel(order.order_id, "market_closed")
+        market.status = "closed"
+        if result is not None:
+            self.settle_market(market_key, result)
+        return market
+
+    def settle_market(self, market_key: str, result: Outcome) -> SimMarket:
+        market = self.markets[market_key]
+        market.status = "settled"
+        market.result = result
+        market.settled_at_ms = self.clock_ms()
+        return market
+
+    def _resting_on(self, market_key: str) -> list[SimOrder]:
+        return [
+            o
+            for orders in self._open.values()
+            for o in orders.values()
+            if o.is_open and o.market_key == market_key
+        ]
+
+    def detach_listeners(self) -> list[Listener]:
+        """Remove every listener (e.g. protocol servers built only to render payloads)."""
+        detached, self._listeners = self._listeners, []
+        return detached
 
     def expire(self) -> None:
         now = self.clock_ms()

@@ -170,11 +170,11 @@ class KalshiVenue:
             "previous_yes_bid_dollars": "0.0000",
             "price_level_structure": "linear_cent",
             "price_ranges": [{"end": "1.0000", "start": "0.0000", "step": dollars(market.tick)}],
-            "result": "",
+            "result": market.result.value if market.result is not None else "",
             "rules_primary": market.rules,
             "rules_secondary": "",
             "settlement_timer_seconds": 3600,
-            "status": "active",
+            "status": _MARKET_STATUS.get(market.status, "active"),
             "strike_type": meta.get("strike_type", "custom"),
             "ticker": ticker,
             "title": market.title,
@@ -292,7 +292,11 @@ class KalshiVenue:
         params = request.query_params
         markets = self.markets
         status = params.get("status")
-        if (status and status not in ("open", "unopened")) or status == "unopened":
+        if status == "open":
+            markets = [m for m in markets if m.is_open]
+        elif status in ("closed", "settled"):
+            markets = [m for m in markets if m.status == status]
+        elif status:
             markets = []
         if "series_ticker" in params:
             markets = [m for m in markets if m.series == params["series_ticker"]]
@@ -1065,3 +1069,7 @@ def _int(raw: str | None, default: int) -> int:
         return int(raw) if raw is not None else default
     except ValueError:
         return default
+
+
+# The simulator's market states as Kalshi names them (a settled market is "finalized").
+_MARKET_STATUS = {"open": "active", "closed": "closed", "settled": "finalized"}

@@ -349,10 +349,10 @@ class PolymarketVenue:
             "icon": "",
             "description": market.rules,
             "outcomes": json.dumps(list(market.outcomes)),
-            "outcomePrices": json.dumps([plain(mid), plain(ONE - mid)]),
+            "outcomePrices": json.dumps(_outcome_prices(market, mid)),
             "volume": plain(size_decimal(market.volume)),
-            "active": True,
-            "closed": False,
+            "active": market.is_open,
+            "closed": not market.is_open,
             "marketMakerAddress": "",
             "createdAt": start,
             "updatedAt": iso(self.exchange.clock_ms()),
@@ -508,8 +508,12 @@ class PolymarketVenue:
     def _filtered_markets(self, request: Request) -> list[SimMarket]:
         params = request.query_params
         markets = self.markets
+        # Gamma's filters: closed=true lists only closed (and resolved) markets, closed=false and
+        # active=true only open ones.
         if params.get("closed") == "true" or params.get("active") == "false":
-            return []
+            markets = [m for m in markets if not m.is_open]
+        elif params.get("closed") == "false" or params.get("active") == "true":
+            markets = [m for m in markets if m.is_open]
         if "slug" in params:
             slugs = set(params.getlist("slug"))
             markets = [m for m in markets if m.meta["slug"] in slugs]
@@ -1211,3 +1215,12 @@ def _cursor(raw: str | None) -> int | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return None
+
+
+def _outcome_prices(market: SimMarket, mid: Decimal) -> list[str]:
+    """Mid prices while trading; "1"/"0" once the market has resolved (Gamma's final prices)."""
+    if market.result is Outcome.YES:
+        return ["1", "0"]
+    if market.result is Outcome.NO:
+        return ["0", "1"]
+    return [plain(mid), plain(ONE - mid)]

@@ -64,6 +64,10 @@ class ScenarioSettings:
     # None: price crypto contracts with the volatility the BTC random walk really has, so a
     # "fair" market is fair under the simulator's own dynamics (see ``walk_volatility``).
     crypto_vol_annual: float | None = None
+    # Markets close at their close time and settle from the scenario's own models; BTC rounds
+    # (15-minute up/down, 6-hour above) roll: a new round opens as each one closes.
+    resolve_markets: bool = True
+    roll_crypto: bool = True
 
     def walk_volatility(self, price_cents: int) -> float:
         """Annualised volatility of the external walk at ``price_cents``: each step makes 1–3
@@ -300,6 +304,16 @@ class BtcAboveContract(Contract):
     def step(self, rng: random.Random, settings: ScenarioSettings) -> None:
         self.vol = settings.walk_volatility(self.external.cents)
 
+    def settles_yes(self) -> bool:
+        """At or after the close: the settlement value (the last print, or the average over
+        the window for an averaging contract) is at least the strike."""
+        if self.averaging_seconds == 0:
+            return self.external.price_at(self.close_ms) >= self.strike_cents
+        begin = self.close_ms - self.averaging_seconds * 1000
+        window = [c for at, c in self.external.history if begin <= at <= self.close_ms]
+        value = sum(window) / len(window) if window else self.external.price_at(self.close_ms)
+        return value >= self.strike_cents
+
     def fair(self, leg: str, now_ms: int) -> int:
         seen_ms = now_ms - self.lag()
         spot = self.external.price_at(seen_ms)
@@ -402,6 +416,11 @@ class Scenario:
         self.mm_orders: dict[str, dict[tuple[Side, int], SimOrder]] = {}
         self.half_spread = settings.mm_half_spread
         self.on_step: list[Callable[[Scenario], None]] = []
+        # Hooks told of each market that settles, and of each market that opens after start.
+        self.on_settle: list[Callable[[SimMarket], None]] = []
+        self.on_new_market: list[Callable[[SimMarket], None]] = []
+        self.resolutions: list[tuple[int, str, Outcome]] = []  # (ms, market key, outcome)
+        self._winners: dict[str, str] = {}  # contract -> winning leg (settled contracts)
         self.steps = 0
         self._build()
 
@@ -436,8 +455,6 @@ class Scenario:
             }
         )
         self.contracts["nyc-high"] = WalkContract(Decimal("0.41"))
-        strike_text = f"{strike // 100:,}"
-
         # Polymarket -------------------------------------------------------------
         self._poly_market(
             "fed-dec-cut",
@@ -453,46 +470,8 @@ class Scenario:
             close_ms=start + 90 * 24 * 3600 * 1000,
             pair="fed-dec-cut",
         )
-        self._poly_market(
-            "btc-above",
-            question=f"Will the price of Bitcoin be above ${strike_text} at {iso(day_close)}?",
-            description=(
-                f'This market will resolve to "Yes" if the Binance BTC/USDT 1-minute candle '
-                f'closing at {iso(day_close)} closes above ${strike_text}. Otherwise "No".'
-            ),
-            event=("bitcoin-above-on-close", "Bitcoin above ___ on close", False),
-            quoting=Quoting("btc-above", "yes"),
-            fees=("crypto_fees", "0.07"),
-            close_ms=day_close,
-            pair="btc-above",
-            extra={"resolutionSource": "https://www.binance.com/en/trade/BTC_USDT"},
-        )
-        window_start = start // 1000
-        self._poly_market(
-            f"btc-updown-15m-{window_start}",
-            question=f"Bitcoin Up or Down - {iso(start)} to {iso(updown_close)}",
-            description=(
-                'This market will resolve to "Up" if the Bitcoin price at the end of the time '
-                "range is greater than or equal to the price at the beginning. Otherwise "
-                '"Down".'
-            ),
-            event=(f"btc-updown-15m-{window_start}", "Bitcoin Up or Down 15m", False),
-            quoting=Quoting("btc-updown", "yes"),
-            fees=("crypto_fees", "0.07"),
-            close_ms=updown_close,
-            outcomes=("Up", "Down"),
-            extra={
-                "resolutionSource": "https://data.chain.link/streams/btc-usd",
-                "eventStartTime": iso(start),
-                "cryptoMarketConfig": {
-                    "id": "btc-15m",
-                    "asset": "btc",
-                    "duration": "15m",
-                    "twapEnabled": False,
-                    "twapLookbackSeconds": 0,
-                },
-            },
-        )
+        self._btc_above_poly("", strike, day_close, start)
+        self._btc_updown_poly("", start, updown_close)
         for leg, team in (("a", "Lakers"), ("b", "Celtics")):
             self._poly_market(
                 f"will-the-{team.lower()}-win-game-7",
@@ -550,38 +529,8 @@ class Scenario:
             pair="fed-dec-cut",
             strike={"strike_type": "structured"},
         )
-        kalshi_strike = Decimal(strike) / 100 - CENT
-        self._kalshi_market(
-            f"KXBTCD-{_kalshi_date(day_close)}-T{kalshi_strike}",
-            series="KXBTCD",
-            event=f"KXBTCD-{_kalshi_date(day_close)}",
-            title=f"Bitcoin price above ${strike_text} at {iso(day_close)}?",
-            rules=(
-                "If the simple average of the sixty seconds of CF Benchmarks' Real-Time Index "
-                f"before {iso(day_close)} is above {kalshi_strike}, then the market resolves to "
-                "Yes."
-            ),
-            quoting=Quoting("btc-above-avg", "yes"),
-            close_ms=day_close,
-            pair="btc-above",
-            strike={"strike_type": "greater", "floor_strike": kalshi_strike},
-        )
-        self._kalshi_market(
-            f"KXBTC15M-{_kalshi_date(updown_close)}-{_minutes(updown_close)}",
-            series="KXBTC15M",
-            event=f"KXBTC15M-{_kalshi_date(updown_close)}",
-            title="BTC price up in next 15 mins?",
-            rules=(
-                "If the simple average of the sixty seconds of CF Benchmarks' BRTI before the "
-                "close is at least the simple average before the open, the market resolves to Yes."
-            ),
-            quoting=Quoting("btc-updown-avg", "yes"),
-            close_ms=updown_close,
-            strike={
-                "strike_type": "greater_or_equal",
-                "floor_strike": Decimal(self.settings.btc_start_cents) / 100,
-            },
-        )
+        self._btc_above_kalshi("", strike, day_close, start)
+        self._btc_updown_kalshi("", start, updown_close, self.settings.btc_start_cents)
         self._kalshi_market(
             f"KXHIGHNY-{_kalshi_date(day_close)}-T69",
             series="KXHIGHNY",
@@ -595,6 +544,99 @@ class Scenario:
             quoting=Quoting("nyc-high", "yes"),
             close_ms=day_close,
             strike={"strike_type": "greater", "floor_strike": Decimal(69)},
+        )
+
+    # ------------------------------------------------------------------ crypto rounds
+    # Each builder registers one market of a BTC round; ``suffix`` is "" for the opening round
+    # (keys and pair names as they always were) and "@<close ms>" for rounds rolled in later.
+
+    def _btc_above_poly(self, suffix: str, strike: int, close_ms: int, open_ms: int) -> None:
+        strike_text = f"{strike // 100:,}"
+        slug = "btc-above" if not suffix else f"btc-above-{close_ms // 1000}"
+        self._poly_market(
+            slug,
+            question=f"Will the price of Bitcoin be above ${strike_text} at {iso(close_ms)}?",
+            description=(
+                f'This market will resolve to "Yes" if the Binance BTC/USDT 1-minute candle '
+                f'closing at {iso(close_ms)} closes above ${strike_text}. Otherwise "No".'
+            ),
+            event=("bitcoin-above-on-close", "Bitcoin above ___ on close", False),
+            quoting=Quoting("btc-above" + suffix, "yes"),
+            fees=("crypto_fees", "0.07"),
+            close_ms=close_ms,
+            pair="btc-above" + suffix,
+            extra={"resolutionSource": "https://www.binance.com/en/trade/BTC_USDT"},
+            open_ms=open_ms,
+        )
+
+    def _btc_updown_poly(self, suffix: str, open_ms: int, close_ms: int) -> None:
+        window_start = open_ms // 1000
+        self._poly_market(
+            f"btc-updown-15m-{window_start}",
+            question=f"Bitcoin Up or Down - {iso(open_ms)} to {iso(close_ms)}",
+            description=(
+                'This market will resolve to "Up" if the Bitcoin price at the end of the time '
+                "range is greater than or equal to the price at the beginning. Otherwise "
+                '"Down".'
+            ),
+            event=(f"btc-updown-15m-{window_start}", "Bitcoin Up or Down 15m", False),
+            quoting=Quoting("btc-updown" + suffix, "yes"),
+            fees=("crypto_fees", "0.07"),
+            close_ms=close_ms,
+            outcomes=("Up", "Down"),
+            extra={
+                "resolutionSource": "https://data.chain.link/streams/btc-usd",
+                "eventStartTime": iso(open_ms),
+                "cryptoMarketConfig": {
+                    "id": "btc-15m",
+                    "asset": "btc",
+                    "duration": "15m",
+                    "twapEnabled": False,
+                    "twapLookbackSeconds": 0,
+                },
+            },
+            open_ms=open_ms,
+        )
+
+    def _btc_above_kalshi(self, suffix: str, strike: int, close_ms: int, open_ms: int) -> None:
+        strike_text = f"{strike // 100:,}"
+        kalshi_strike = Decimal(strike) / 100 - CENT
+        self._kalshi_market(
+            f"KXBTCD-{_kalshi_date(close_ms)}-T{kalshi_strike}",
+            series="KXBTCD",
+            event=f"KXBTCD-{_kalshi_date(close_ms)}",
+            title=f"Bitcoin price above ${strike_text} at {iso(close_ms)}?",
+            rules=(
+                "If the simple average of the sixty seconds of CF Benchmarks' Real-Time Index "
+                f"before {iso(close_ms)} is above {kalshi_strike}, then the market resolves to "
+                "Yes."
+            ),
+            quoting=Quoting("btc-above-avg" + suffix, "yes"),
+            close_ms=close_ms,
+            pair="btc-above" + suffix,
+            strike={"strike_type": "greater", "floor_strike": kalshi_strike},
+            open_ms=open_ms,
+        )
+
+    def _btc_updown_kalshi(
+        self, suffix: str, open_ms: int, close_ms: int, opening_cents: int
+    ) -> None:
+        self._kalshi_market(
+            f"KXBTC15M-{_kalshi_date(close_ms)}-{_minutes(close_ms)}",
+            series="KXBTC15M",
+            event=f"KXBTC15M-{_kalshi_date(close_ms)}",
+            title="BTC price up in next 15 mins?",
+            rules=(
+                "If the simple average of the sixty seconds of CF Benchmarks' BRTI before the "
+                "close is at least the simple average before the open, the market resolves to Yes."
+            ),
+            quoting=Quoting("btc-updown-avg" + suffix, "yes"),
+            close_ms=close_ms,
+            strike={
+                "strike_type": "greater_or_equal",
+                "floor_strike": Decimal(opening_cents) / 100,
+            },
+            open_ms=open_ms,
         )
 
     def _poly_market(
@@ -611,6 +653,7 @@ class Scenario:
         tick: Decimal = CENT,
         pair: str | None = None,
         extra: dict[str, Any] | None = None,
+        open_ms: int | None = None,
     ) -> None:
         event_slug, event_title, neg_risk = event
         key = f"polymarket:{slug}"
@@ -630,7 +673,7 @@ class Scenario:
             event_key=f"polymarket:{event_slug}",
             pair_key=pair,
             close_time_ms=close_ms,
-            open_time_ms=self.settings.start_ms,
+            open_time_ms=self.settings.start_ms if open_ms is None else open_ms,
             meta={
                 "slug": slug,
                 "id": str(
@@ -675,6 +718,7 @@ class Scenario:
         close_ms: int,
         strike: dict[str, Any],
         pair: str | None = None,
+        open_ms: int | None = None,
     ) -> None:
         info = self.series[series]
         market = SimMarket(
@@ -692,7 +736,7 @@ class Scenario:
             series=series,
             pair_key=pair,
             close_time_ms=close_ms,
-            open_time_ms=self.settings.start_ms,
+            open_time_ms=self.settings.start_ms if open_ms is None else open_ms,
             meta={"market_uuid": str(_uuid_from(ticker)), **strike},
         )
         self._register(market, quoting, title)
@@ -811,6 +855,8 @@ class Scenario:
     def requote_all(self) -> None:
         mids = self._mids()
         for key, market in self.exchange.markets.items():
+            if not market.is_open:
+                continue
             with self.exchange.batch():
                 self.requote(market, mids[key])
 
@@ -835,11 +881,15 @@ class Scenario:
         self.requote_all()
         self._noise_trades()
         self.exchange.expire()
+        if self.settings.resolve_markets:
+            self._close_due()
         for hook in self.on_step:
             hook(self)
 
     def _noise_trades(self) -> None:
         for key, market in self.exchange.markets.items():
+            if not market.is_open:
+                continue
             if self.rng.random() >= self.settings.taker_probability:
                 continue
             side = Side.BUY if self.rng.random() < 0.5 else Side.SELL
@@ -864,6 +914,93 @@ class Scenario:
                 self.exchange.submit(ticket, order_id)
             except OrderError:
                 continue
+
+    # ------------------------------------------------------------------ resolution
+
+    def _close_due(self) -> None:
+        due = [
+            market
+            for market in self.exchange.markets.values()
+            if market.is_open and 0 < market.close_time_ms <= self.now_ms
+        ]
+        for market in sorted(due, key=lambda m: (m.close_time_ms, m.key)):
+            self.resolve_market(market.key, self.outcome_at_close(market.key))
+            if self.settings.roll_crypto:
+                self._roll(market)
+
+    def outcome_at_close(self, market_key: str) -> Outcome:
+        """How the market settles under the scenario's own models: BTC contracts from the
+        external price (the 60-second average for averaging contracts), two-way and multi-way
+        events pick one winner by their fair values, single walks resolve YES with their fair
+        probability (a draw that depends only on the seed and the contract)."""
+        quoting = self.quoting[market_key]
+        contract = self.contracts[quoting.contract]
+        if isinstance(contract, BtcAboveContract):
+            return Outcome.YES if contract.settles_yes() else Outcome.NO
+        winner = self._winners.get(quoting.contract)
+        if winner is None:
+            draw = random.Random(f"{self.settings.seed}:settle:{quoting.contract}").random()
+            if isinstance(contract, WalkContract) and not isinstance(contract, PairContract):
+                winner = "yes" if draw < contract.value / PRICE_SCALE else "no"
+            else:
+                cumulative = 0.0
+                winner = contract.legs[-1]
+                for leg in contract.legs:
+                    cumulative += contract.fair(leg, self.now_ms) / PRICE_SCALE
+                    if draw < cumulative:
+                        winner = leg
+                        break
+            self._winners[quoting.contract] = winner
+        return Outcome.YES if winner == quoting.leg else Outcome.NO
+
+    def resolve_market(self, market_key: str, outcome: Outcome) -> SimMarket:
+        """Close the market now (cancelling every resting order) and settle it to ``outcome``;
+        the venues show it closed with the result from this moment."""
+        market = self.exchange.close_market(market_key, outcome)
+        self.mm_orders.pop(market_key, None)
+        self.resolutions.append((self.now_ms, market_key, outcome))
+        for hook in self.on_settle:
+            hook(market)
+        return market
+
+    def _roll(self, closed: SimMarket) -> None:
+        """Open the next BTC round when a round's market closes (one per round and venue)."""
+        quoting = self.quoting[closed.key]
+        base = quoting.contract.split("@", 1)[0]
+        period = closed.close_time_ms - closed.open_time_ms
+        if base not in ("btc-updown", "btc-above") or period <= 0:
+            return  # the averaging twin rolls with its Polymarket partner
+        open_ms, close_ms = closed.close_time_ms, closed.close_time_ms + period
+        suffix = f"@{close_ms}"
+        before = set(self.exchange.markets)
+        lag = lambda: self.lag_ms  # noqa: E731
+        if base == "btc-updown":
+            opening = self.external.cents
+            self.contracts["btc-updown" + suffix] = BtcAboveContract(
+                self.external, opening, close_ms, lag
+            )
+            self.contracts["btc-updown-avg" + suffix] = BtcAboveContract(
+                self.external, opening, close_ms, lag, averaging_seconds=60
+            )
+            self._btc_updown_poly(suffix, open_ms, close_ms)
+            self._btc_updown_kalshi(suffix, open_ms, close_ms, opening)
+        else:
+            strike = (self.external.cents // 100_000) * 100_000
+            self.contracts["btc-above" + suffix] = BtcAboveContract(
+                self.external, strike, close_ms, lag
+            )
+            self.contracts["btc-above-avg" + suffix] = BtcAboveContract(
+                self.external, strike, close_ms, lag, averaging_seconds=60
+            )
+            self._btc_above_poly(suffix, strike, close_ms, open_ms)
+            self._btc_above_kalshi(suffix, strike, close_ms, open_ms)
+        for key in self.exchange.markets:
+            if key not in before:
+                market = self.exchange.markets[key]
+                with self.exchange.batch():
+                    self.requote(market, _round_to(self.fair(key), market.tick_units))
+                for hook in self.on_new_market:
+                    hook(market)
 
     # ------------------------------------------------------------------ injections
 

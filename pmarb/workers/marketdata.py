@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -51,11 +52,13 @@ from pmarb.oracles.fair_value.live import LiveFairValues
 from pmarb.oracles.stream import StreamingOracleFeed
 from pmarb.reconciliation.paper import resume_paper_venues
 from pmarb.reconciliation.reconciler import Reconciler
+from pmarb.recording.recorder import MarketDataRecorder
+from pmarb.recording.writer import RecordingMetadata, RecordingWriter
 from pmarb.scanner.config import ScannerConfig
 from pmarb.scanner.detectors import MatchedPair
 from pmarb.scanner.scanner import Scanner
 from pmarb.store.alerts import AlertTier
-from pmarb.store.db import open_pool
+from pmarb.store.db import connect, open_pool
 from pmarb.store.feed_health import publish_feed_health
 from pmarb.store.markets import get_markets, upsert_markets
 from pmarb.store.matches import list_matches
@@ -152,8 +155,12 @@ class MarketDataService:
         *,
         trade: bool = True,
         on_ready: Callable[[MarketDataService], Awaitable[None]] | None = None,
+        recorder: MarketDataRecorder | None = None,
     ) -> None:
         self.settings = settings
+        # Optional: receives every book update, oracle tick, market and tradable pair (it only
+        # appends to a buffer on the hot path); the service closes it when it stops.
+        self.recorder = recorder
         self.endpoints = endpoints
         self.trade = trade
         self._on_ready = on_ready
@@ -193,9 +200,11 @@ class MarketDataService:
                 add = getattr(self.venues.get(venue_id), "add_market", None)
                 if add is not None:
                     add(market)
-        assert self.pool is not None
-        async with self.pool.connection() as conn:
-            await upsert_markets(conn, found)
+        if self.recorder is not None:
+            self.recorder.on_markets(found)
+        if self.pool is not None:
+            async with self.pool.connection() as conn:
+                await upsert_markets(conn, found)
         return found
 
     async def _tradable_pairs(self) -> list[MatchedPair]:
@@ -244,6 +253,8 @@ class MarketDataService:
         return runners
 
     def _on_tick(self, tick: Any) -> None:
+        if self.recorder is not None:
+            self.recorder.on_tick(tick)
         self.fair_values.observe(tick)
         if self.scanner is not None:
             self.scanner.on_oracle_update(tick.series)
@@ -288,6 +299,7 @@ class MarketDataService:
         self._register_detectors(markets, self._pairs)
         for venue_id, adapter in self.live.items():
             adapter.store.add_listener(self.scanner.listener_for(venue_id))
+        self._start_recording(self._pairs)
         runners = self._feeds()
         orders = OrderActivities(self.venues, self.pool, paper=settings.paper)
         risk = RiskActivities(self.pool, settings.risk)
@@ -307,7 +319,7 @@ class MarketDataService:
                 record.record_unpursued,
             ],
             workflow_runner=workflow_runner(),
-            graceful_shutdown_timeout=timedelta(seconds=30),
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
             max_cached_workflows=2000,
         )
         tasks: list[asyncio.Task[None]] = [
@@ -323,6 +335,8 @@ class MarketDataService:
         ]
         if self.trade:
             loops.append(self._start_workflows(stop))
+        if self.recorder is not None:
+            loops.append(self._every(stop, self.settings.recording.flush_seconds, self._flush))
         tasks += [asyncio.create_task(loop) for loop in loops]
         try:
             async with worker:
@@ -342,7 +356,72 @@ class MarketDataService:
             for adapter in self.live.values():
                 with contextlib.suppress(Exception):
                     await adapter.aclose()
+            self._stop_recording()
             await self.pool.close()
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def _start_recording(self, pairs: list[MatchedPair]) -> None:
+        """Hook the recorder (if any) to every book store; it hears updates after the scanner."""
+        if self.recorder is None:
+            return
+        self.recorder.on_pairs(pairs)
+        for venue_id, adapter in self.live.items():
+            adapter.store.add_listener(self.recorder.book_listener(venue_id, adapter.store))
+
+    async def _flush(self) -> None:
+        if self.recorder is not None:
+            self.recorder.flush_if_due()
+
+    def _stop_recording(self) -> None:
+        if self.recorder is not None:
+            try:
+                self.recorder.writer.close()
+            except Exception as e:
+                log.error("recorder: closing %s failed: %s", self.recorder.writer.path, e)
+
+    async def record(self, stop: asyncio.Event) -> None:
+        """Run the venue watchers and oracle feeds into the recorder only: no scanner, no
+        worker, no workflow. The database, when reachable, supplies the tradable pairs."""
+        assert self.recorder is not None, "record() needs a recorder"
+        self.pool = None
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            await self._record(stop, tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for adapter in self.live.values():
+                with contextlib.suppress(Exception):
+                    await adapter.aclose()
+            self._stop_recording()
+            if self.pool is not None:
+                await self.pool.close()
+
+    async def _record(self, stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:
+        assert self.recorder is not None
+        self.live = build_live_venues(self.settings.venues)
+        if self.endpoints.database_url:
+            try:  # one probe first: a pool that never connects would keep retrying
+                probe = await connect(self.endpoints.database_url, timeout=3)
+                await probe.close()
+                self.pool = await open_pool(self.endpoints.database_url, max_size=2)
+            except Exception as e:
+                log.warning("recording without matched pairs: database unreachable (%s)", e)
+        else:
+            log.info("recording without matched pairs: no database configured or running")
+        await self._discover()
+        if self.pool is not None:
+            self._pairs = await self._tradable_pairs()
+        self._start_recording(self._pairs)
+        tasks.extend(asyncio.ensure_future(runner(stop)) for runner in self._feeds())
+        flush_seconds = self.settings.recording.flush_seconds
+        tasks.append(asyncio.create_task(self._every(stop, flush_seconds, self._flush)))
+        if self._on_ready is not None:
+            await self._on_ready(self)
+        log.info("recording %d markets to %s", len(self.markets), self.recorder.writer.path)
+        await stop.wait()
 
     # -- reconciliation ----------------------------------------------------------------------
 
@@ -482,6 +561,8 @@ class MarketDataService:
             return
         assert self.scanner is not None
         self._pairs = pairs
+        if self.recorder is not None:
+            self.recorder.on_pairs(pairs)
         self.scanner.clear()
         markets = list(self.markets.values())
         self._register_detectors(markets, pairs)
@@ -606,4 +687,30 @@ async def run_marketdata(settings: Settings, endpoints: Endpoints) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await MarketDataService(settings, endpoints).run(stop)
+    recorder = None
+    if settings.recording.enabled:
+        recorder = open_recorder(settings, None, sources=("polymarket", "kalshi", "binance"))
+        log.info("recording market data to %s", recorder.writer.path)
+    await MarketDataService(settings, endpoints, recorder=recorder).run(stop)
+
+
+def open_recorder(
+    settings: Settings, path: Path | None, *, sources: tuple[str, ...], notes: str = ""
+) -> MarketDataRecorder:
+    """A recorder writing where ``settings.recording`` (or ``path``) says, already open."""
+    config = settings.recording
+    started = datetime.now(UTC)
+    writer = RecordingWriter(
+        config.directory(settings.data_dir, started, path),
+        metadata=RecordingMetadata(
+            created_at=started,
+            start=started,
+            sources=sources,
+            notes=notes,
+            top_levels=config.top_levels,
+        ),
+        max_buffered_rows=config.max_buffered_rows,
+        flush_seconds=config.flush_seconds,
+    )
+    writer.open()
+    return MarketDataRecorder(writer)

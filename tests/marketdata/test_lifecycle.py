@@ -29,6 +29,7 @@ from pmarb.workflows.opportunity import (
 )
 from tests.marketdata.harness import advance, running_service, settings_for
 from tests.sim_support import make_keys, simulator
+from tests.workflows.golden import record_golden
 
 ROOMY = RiskLimits(bankroll=D("100000"))
 
@@ -128,6 +129,7 @@ async def test_a_failed_leg_unwinds_the_filled_one(
             opp = opportunity([k_leg, p_leg], [k_quote, p_quote], size)
             result = await run_lifecycle(service, opp, "atomic-arb")
         assert result.status is LifecycleStatus.UNWOUND, result
+        await record_golden(client, opp.workflow_id, "unwind")
         orders = await ledger(database_url, opp.workflow_id)
         opens = [o for o in orders if o.purpose is OrderPurpose.OPEN]
         filled = [o for o in opens if o.filled_size > 0]
@@ -176,6 +178,7 @@ async def test_a_halt_during_leg_placement_stops_the_hedge_and_unwinds(
                 await conn.commit()
             result = await lifecycle
         assert result.status is LifecycleStatus.HALTED, result
+        await record_golden(client, opp.workflow_id, "halt")
         orders = await ledger(database_url, opp.workflow_id)
         assert not [o for o in orders if o.purpose is OrderPurpose.HEDGE], "no hedge was sent"
         opened = [o for o in orders if o.purpose is OrderPurpose.OPEN]

@@ -1,0 +1,120 @@
+"""``pmarb record`` against the simulator: real sockets, real book code, a real PostgreSQL for
+the matched pairs; the recording read back holds exactly the books the service ended with."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from pmarb.domain.market import VenueId
+from pmarb.durations import parse_duration
+from pmarb.infra.runtime import Endpoints
+from pmarb.recording.cli import record_for
+from pmarb.recording.reader import open_recording
+from pmarb.recording.schema import BookUpdate
+from pmarb.recording.settings import RecordingSettings
+from pmarb.sim import Simulator
+from tests.marketdata.harness import settings_for
+from tests.marketdata.test_detection import confirm_pair
+from tests.sim_support import make_keys, simulator
+from tests.support import eventually
+
+
+def test_durations() -> None:
+    assert parse_duration("90s") == 90
+    assert parse_duration("10m") == 600
+    assert parse_duration("1h30m") == 5400
+    assert parse_duration("2") == 2
+    for bad in ("ten minutes", "0s", "5x", "m10"):
+        with pytest.raises(ValueError, match="duration"):
+            parse_duration(bad)
+
+
+def _engine_id(venue: VenueId, market_id: str, yes_instrument: str) -> str:
+    return market_id if venue is VenueId.KALSHI else yes_instrument
+
+
+async def test_record_against_the_simulator(
+    tmp_path: Path, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = make_keys()
+    async with simulator(keys) as sim:
+        settings = settings_for(
+            sim,
+            keys,
+            database_url,
+            "unused:7233",
+            tmp_path,
+            recording=RecordingSettings(top_levels=5, flush_seconds=0.5),
+        )
+        await confirm_pair(sim, settings, database_url, next(iter(_pair_keys(sim))))
+        stop = asyncio.Event()
+        endpoints = Endpoints(database_url, "", None, "")
+        task = asyncio.create_task(
+            record_for(settings, 3600, tmp_path / "rec", stop=stop, endpoints=endpoints)
+        )
+
+        async def recorded_some() -> int:
+            if task.done():
+                task.result()
+            sim.advance(0.5)
+            await sim.drain()
+            if not (tmp_path / "rec" / "metadata.json").exists():
+                return 0
+            return sum(
+                open_recording(tmp_path / "rec").frame(table).height
+                for table in ("books", "oracle")
+            )
+
+        await eventually(recorded_some, lambda n: n > 50, timeout=60, interval=0.3)
+        # Quotes stop moving; within a flush interval the recording holds the engine's books.
+        await sim.drain()
+        await eventually(
+            lambda: _matching_books(sim, tmp_path / "rec"), lambda n: n >= 4, timeout=30
+        )
+        stop.set()
+        path = await asyncio.wait_for(task, 30)
+        assert await _matching_books(sim, path) >= 4
+        recording = open_recording(path)
+        assert {m.venue for m in recording.markets} == {VenueId.KALSHI, VenueId.POLYMARKET}
+        assert len(recording.pairs) == 1
+        assert recording.frame("oracle").height > 0
+        assert recording.metadata.end is not None
+        assert all(not p.name.startswith(".") for p in path.rglob("*.parquet"))
+    out = capsys.readouterr().out
+    assert "pmarb record: writing" in out and "stopped" in out
+
+
+def _pair_keys(sim: Simulator) -> list[str]:
+    return list(sim.scenario.pairs)
+
+
+async def _matching_books(sim: Simulator, path: Path) -> int:
+    """How many markets' last recorded YES book equals the engine's (0 if any differs)."""
+    recording = open_recording(path)
+    final = _final_books(recording.events())
+    matching = 0
+    for market in recording.markets:
+        engine_id = _engine_id(market.venue, market.market_id, market.yes_instrument_id)
+        engine = sim.book(market.venue, engine_id)
+        row = final.get((market.venue, market.yes_instrument_id))
+        if row is None:
+            continue
+        bids = [(int(p * 10**6), int(s * 10**6)) for p, s in sorted(engine.bids.items())[::-1]]
+        asks = [(int(p * 10**6), int(s * 10**6)) for p, s in sorted(engine.asks.items())]
+        if bids[:5] != list(zip(row.bid_px, row.bid_sz, strict=True)) or asks[:5] != list(
+            zip(row.ask_px, row.ask_sz, strict=True)
+        ):
+            return 0
+        matching += 1
+    return matching
+
+
+def _final_books(events: object) -> dict[tuple[VenueId, str], BookUpdate]:
+    final: dict[tuple[VenueId, str], BookUpdate] = {}
+    for event in events:  # type: ignore[attr-defined]
+        if isinstance(event, BookUpdate):
+            final[(event.venue, event.instrument_id)] = event
+    return final
