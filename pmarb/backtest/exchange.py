@@ -51,12 +51,16 @@ class ReplayClock:
 
     def __init__(self, ns: int = 0) -> None:
         self.ns = ns
+        self._at = -1
+        self._now = to_datetime(0)
 
     def seconds(self) -> float:
         return self.ns / NANOS
 
     def now(self) -> datetime:
-        return to_datetime(self.ns)
+        if self._at != self.ns:  # asked many times per event: build it once
+            self._at, self._now = self.ns, to_datetime(self.ns)
+        return self._now
 
 
 def run_now(coroutine: Coroutine[Any, Any, T]) -> T:
