@@ -176,6 +176,7 @@ class BacktestResult:
     utilisation: dict[str, Decimal]  # strategy (and "portfolio") -> time-average reserved
     synthetic: bool
     data_seed: int | None
+    halted_at: datetime | None = None  # the ratchet stop fired: nothing traded after it
 
 
 class _Halted(Exception):
@@ -235,6 +236,7 @@ class Backtest:
         self.cash = limits.bankroll
         self.high_water = limits.bankroll
         self.halted = False
+        self.halted_at: datetime | None = None
         self.paused_until: datetime | None = None
         self._realised_by_day: dict[date, Decimal] = {}
         self._fractions: dict[str, Decimal | None] = dict.fromkeys(self.config.strategies)
@@ -288,6 +290,7 @@ class Backtest:
             utilisation=utilisation,
             synthetic=self.dataset.synthetic,
             data_seed=self.dataset.seed,
+            halted_at=self.halted_at,
         )
 
     def _apply(self, event: Event) -> None:
@@ -587,6 +590,7 @@ class Backtest:
         self.high_water = max(self.high_water, value)
         if not self.halted and value < limits.floor_for(self.high_water):
             self.halted = True  # the guardian's ratchet stop: only a human resumes
+            self.halted_at = self.clock.now()
         now = self.clock.now()
         paused = self.paused_until is not None and self.paused_until > now
         if not paused:

@@ -121,6 +121,15 @@ def _cell(value: Any) -> str:
     return escape(str(value))
 
 
+def _halted(portfolio: dict[str, Any]) -> str:
+    if portfolio.get("halted_at") is None:
+        return ""
+    return (
+        f'<p class="fail">The ratchet stop halted trading at {escape(portfolio["halted_at"])}; '
+        "nothing was traded after it (a human resumes live trading).</p>"
+    )
+
+
 def render(result: BacktestResult, summary: dict[str, Any]) -> str:
     start = result.start
     curve = [(_hours(p.at, start), float(p.value)) for p in result.curve]
@@ -180,6 +189,7 @@ seed {run["seed"]} · bankroll {escape(portfolio["bankroll"])} · final value
 {escape(portfolio["final_value"])} · open positions {portfolio["open_positions"]} ·
 latency {run["decision_latency_seconds"]}s decision + {run["paper_latency_seconds"]}s order
 (+ up to {run["latency_jitter_seconds"]}s)</p>
+{_halted(portfolio)}
 <h2>Success metrics</h2>
 <table><tr><th>metric</th><th>value</th><th>result</th></tr>{success_rows}</table>
 <h2>Summary</h2><table><tr><th></th>{header}</tr>{rows}</table>

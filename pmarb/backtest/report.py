@@ -154,6 +154,8 @@ def summarise_result(result: BacktestResult) -> dict[str, Any]:
     portfolio["bankroll"] = _money(bankroll)
     still_open = [d for d in decisions if d.status == "holding"]
     portfolio["open_positions"] = len(still_open)
+    # The guardian's ratchet stop halts trading for the rest of the run, as it would live.
+    portfolio["halted_at"] = None if result.halted_at is None else result.halted_at.isoformat()
     statuses: dict[str, int] = {}
     for d in decisions:
         statuses[d.status] = statuses.get(d.status, 0) + 1
