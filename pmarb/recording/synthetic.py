@@ -357,10 +357,13 @@ class _Generator:
             self._add_pairs()
             self._record_books()
             report_every = max(1, self.total_steps // 200)
+            prune_every = max(1, 3_600_000 // self.step_ms)  # an hour of simulated time
             for step in range(1, self.total_steps + 1):
                 self._situation()
                 self.scenario.step(self.step_ms)
                 self._record_books()
+                if step % prune_every == 0:
+                    self.exchange.forget_finished_orders()
                 if progress is not None and (step % report_every == 0 or step == self.total_steps):
                     progress(step, self.total_steps)
             self.summary.steps = self.total_steps
