@@ -142,7 +142,7 @@ class _Generator:
                 top_levels=spec.top_levels,
                 extra={"step_seconds": spec.step_seconds},
             ),
-            max_buffered_rows=200_000,
+            max_buffered_rows=50_000,
             flush_seconds=None,  # flushes by row count only: deterministic part files
         )
         self.summary = SyntheticSummary(path)
