@@ -303,7 +303,7 @@ class _Generator:
                 kind = "oracle_lag"
             else:
                 pair = rng.choice(sorted(pairs))
-                gap = Decimal(rng.randint(4, 8)) / 100
+                gap = Decimal(rng.randint(5, 8)) / 100  # gross: fees take up to ~3 cents
                 cheap = rng.choice((VenueId.KALSHI, VenueId.POLYMARKET))
                 self.scenario.set_cross_venue_gap(pair, gap, cheap)
                 target, size = pair, str(gap)
