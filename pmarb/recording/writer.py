@@ -18,7 +18,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,10 +192,10 @@ class RecordingWriter:
         if buffer is None:
             buffer = self._buffers[key] = []
         buffer.append(row)
-        self.buffered_rows += 1
-        if self.buffered_rows > self.peak_buffered_rows:
-            self.peak_buffered_rows = self.buffered_rows
-        if self.buffered_rows >= self.max_buffered_rows or (
+        buffered = self.buffered_rows = self.buffered_rows + 1
+        if buffered > self.peak_buffered_rows:
+            self.peak_buffered_rows = buffered
+        if buffered >= self.max_buffered_rows or (
             self.flush_seconds is not None
             and self._clock() - self._last_flush >= self.flush_seconds
         ):
@@ -206,15 +206,16 @@ class RecordingWriter:
         ts_ns: int,
         venue: VenueId | str,
         instrument_id: str,
-        bid_px: list[int],
-        bid_sz: list[int],
-        ask_px: list[int],
-        ask_sz: list[int],
+        bid_px: Sequence[int],
+        bid_sz: Sequence[int],
+        ask_px: Sequence[int],
+        ask_sz: Sequence[int],
     ) -> None:
         """The instrument's top levels per side after an update, in micro-units, best first."""
+        source = venue if type(venue) is str else str(venue)
         self._append(
-            (BOOKS, str(venue), ts_ns // _DAY_NS),
-            (ts_ns, str(venue), instrument_id, bid_px, bid_sz, ask_px, ask_sz),
+            (BOOKS, source, ts_ns // _DAY_NS),
+            (ts_ns, source, instrument_id, bid_px, bid_sz, ask_px, ask_sz),
         )
 
     def trade(
@@ -341,7 +342,7 @@ def _frame(table: str, rows: list[tuple[Any, ...]]) -> pl.DataFrame:
     return pl.DataFrame(series)
 
 
-def _list_column(name: str, values: tuple[list[int], ...]) -> pl.Series:
+def _list_column(name: str, values: tuple[Sequence[int], ...]) -> pl.Series:
     rows = len(values)
     flat = [item for value in values for item in value]
     owner = [index for index, value in enumerate(values) for _ in value]
