@@ -10,6 +10,7 @@ rebuilds the NO book as the complement through the market definition. A book tha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -109,5 +110,15 @@ class MarketDataRecorder:
     def flush_if_due(self) -> None:
         try:
             self.writer.flush_if_due()
+        except RecordingError as e:
+            self._failed("flush", e)
+
+    async def flush_in_background(self) -> None:
+        """A due flush with the Parquet encoding on a worker thread: the event loop only swaps
+        the buffers (the rows are then owned by that thread alone)."""
+        try:
+            batch = self.writer.take_if_due()
+            if batch:
+                await asyncio.to_thread(self.writer.write_batch, batch)
         except RecordingError as e:
             self._failed("flush", e)

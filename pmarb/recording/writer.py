@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -133,6 +134,7 @@ class RecordingWriter:
         self._buffers: dict[PartitionKey, list[tuple[Any, ...]]] = {}
         self._days: dict[int, str] = {}
         self._next_part = 1
+        self._parts_lock = threading.Lock()
         self._last_flush = clock()
         self._open = False
         self.buffered_rows = 0
@@ -287,11 +289,30 @@ class RecordingWriter:
     def flush(self) -> None:
         """Write every buffered row, one new part file per partition. A partition that cannot
         be written is counted in ``lost_rows`` and reported; the others are still written."""
+        self.write_batch(self.take())
+
+    def take(self) -> dict[PartitionKey, list[tuple[Any, ...]]]:
+        """Hand over the buffered rows (the buffers start empty again). With
+        :meth:`write_batch` this splits a flush: take on the thread that appends, write on
+        another (the live service does, so Parquet encoding never stalls its event loop)."""
         if not self._open:
             raise RecordingError(f"recording {self.path} is not open for writing")
         buffers, self._buffers = self._buffers, {}
         self.buffered_rows = 0
         self._last_flush = self._clock()
+        return buffers
+
+    def take_if_due(self) -> dict[PartitionKey, list[tuple[Any, ...]]]:
+        """:meth:`take` when ``flush_seconds`` have passed since the last flush, else nothing."""
+        if (
+            self.flush_seconds is not None
+            and self._clock() - self._last_flush >= self.flush_seconds
+        ):
+            return self.take()
+        return {}
+
+    def write_batch(self, buffers: dict[PartitionKey, list[tuple[Any, ...]]]) -> None:
+        """Write taken rows as part files; safe to run beside appends and other writes."""
         failures: list[str] = []
         for key in sorted(buffers):
             rows = buffers[key]
@@ -318,15 +339,17 @@ class RecordingWriter:
         table = key[0]
         directory = self._directory(key)
         directory.mkdir(parents=True, exist_ok=True)
-        name = f"part-{self._next_part:08d}.parquet"
-        self._next_part += 1
+        with self._parts_lock:  # parts may be written from two threads at once
+            name = f"part-{self._next_part:08d}.parquet"
+            self._next_part += 1
         frame = _frame(table, rows)
         temporary = directory / f".{name}.tmp"
         frame.write_parquet(temporary, compression="zstd", statistics=True)
         temporary.replace(directory / name)
-        self.parts_written += 1
-        self.rows_written += len(rows)
-        self.rows_by_table[table] += len(rows)
+        with self._parts_lock:
+            self.parts_written += 1
+            self.rows_written += len(rows)
+            self.rows_by_table[table] += len(rows)
 
 
 def _frame(table: str, rows: list[tuple[Any, ...]]) -> pl.DataFrame:
