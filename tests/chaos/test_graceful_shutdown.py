@@ -64,7 +64,8 @@ class SlowOrderRelay:
 
         async def outbound() -> None:
             while data := await reader.read(65536):
-                if data.startswith(b"POST /trade-api/v2/portfolio/orders"):
+                request_line = data.split(b"\r\n", 1)[0]
+                if request_line.startswith(b"POST ") and b"/orders" in request_line:
                     self.order_arrived.set()
                     await asyncio.sleep(self.delay)
                 up_writer.write(data)
