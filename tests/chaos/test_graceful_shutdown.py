@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,6 +30,8 @@ from pmarb.strategies.base import StrategyBudget
 from pmarb.workflows.opportunity import LifecycleStatus, OpportunityInput, OpportunityWorkflow
 from tests.sim_support import Keys, make_keys, simulator
 from tests.support import clean_env, eventually
+
+pytestmark = pytest.mark.slow
 
 ORDER_DELAY = 3.0
 GRACE = 30
