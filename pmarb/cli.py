@@ -110,14 +110,43 @@ def up() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            help="Stop by itself after this long (90s, 10m, 1h) and print the run's figures."
+        ),
+    ] = None,
+    venue_faults: Annotated[
+        float,
+        typer.Option(
+            help="Probability per simulator step of a random venue fault (disconnect, silent "
+            "feed, 429/425/5xx, malformed frame, Kalshi seq gap); needs --duration.",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = 0.0,
+) -> None:
     """Everything `up` starts, on paper, with no account, key or network."""
+    from pmarb.durations import parse_duration
     from pmarb.infra import demo as demo_setup
+    from pmarb.infra import fault_run
     from pmarb.infra.stack import require_free_port
+    from pmarb.infra.supervisor import Supervisor
 
     settings = settings_or_exit("demo")
     if not settings.paper:
         raise fail("demo always trades on paper; unset PMARB_PAPER", EXIT_CONFIG)
+    seconds: float | None = None
+    if duration is not None:
+        try:
+            seconds = parse_duration(duration)
+        except ValueError as e:
+            raise fail(f"--duration: {e}", EXIT_CONFIG) from None
+    elif venue_faults > 0:
+        raise fail(
+            "--venue-faults needs --duration (the run judges itself at the end)", EXIT_CONFIG
+        )
     for offset in range(len(demo_setup.SIM_SERVERS)):
         try:
             require_free_port("127.0.0.1", settings.sim_port_base + offset, "PMARB_SIM_PORT_BASE")
@@ -138,12 +167,27 @@ def demo() -> None:
     async def director(_: str) -> None:
         await demo_setup.direct(setup.admin_url, say)
 
+    async def bounded_run(database_url: str, supervisor: Supervisor) -> int:
+        assert seconds is not None
+        result = await fault_run.run_with_venue_faults(
+            admin_url=setup.admin_url,
+            database_url=database_url,
+            supervisor=supervisor,
+            duration=seconds,
+            probability=venue_faults,
+            stale_after=settings.risk.stale_quote_seconds,
+            report=say,
+        )
+        fault_run.print_report(result, say)
+        return 0 if result.ok else 1
+
     _run_stack(
         settings,
         extra_children=[setup.sim],
         extra_env=setup.env,
         before_services=simulator_ready,
         background=[confirm_pair, director],
+        finale=bounded_run if seconds is not None else None,
     )
 
 
@@ -310,6 +354,41 @@ def resume(
 ) -> None:
     """Lift a halt; the ratchet restarts from the current portfolio value."""
     cli_client.control("resume", reason, lambda: _control("resume", reason))
+
+
+@app.command()
+def chaos(
+    lifecycles: Annotated[int, typer.Option(min=1, help="Opportunity lifecycles to drive.")] = 200,
+    kills: Annotated[int, typer.Option(min=0, help="SIGKILLs of the trading worker.")] = 40,
+    seed: Annotated[int, typer.Option(help="Seed for where kills land.")] = 0,
+    postgres_outage: Annotated[
+        float, typer.Option(min=0, help="Seconds PostgreSQL stays down (once).")
+    ] = 30.0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Lifecycles in flight at once.")] = 4,
+    keep_data: Annotated[bool, typer.Option(help="Keep the run's data dir and logs.")] = False,
+) -> None:
+    """Drive lifecycles against the simulator while killing processes; check the books.
+
+    The last line printed is one JSON object of counters; exit 1 if any is bad."""
+    from pmarb.chaos.run import ChaosConfig, ChaosRun, print_report
+
+    logs.configure("warning", "chaos")
+
+    def say(line: str) -> None:
+        sys.stdout.write(f"· {line}\n")
+        sys.stdout.flush()
+
+    config = ChaosConfig(
+        lifecycles=lifecycles,
+        kills=kills,
+        seed=seed,
+        postgres_outage_seconds=postgres_outage,
+        concurrency=concurrency,
+        keep_data=keep_data,
+    )
+    report = asyncio.run(ChaosRun(config, say).run())
+    print_report(report, say)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @db_app.command("migrate")

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     )
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     venues: VenueSettings = Field(default_factory=VenueSettings)
+    worker_shutdown_grace_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM, how long in-flight activities (orders) get to finish before "
+        "the worker cancels them; keep it below the process manager's stop grace period.",
+    )
     marketdata_task_queue: str = Field(
         "pmarb-marketdata",
         min_length=1,

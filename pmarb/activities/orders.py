@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,7 @@ from pmarb.store.orders import (
     apply_order_state,
     halt_and_record_intents,
     net_holding,
+    recorded_request,
     settle_positions,
     workflow_orders,
 )
@@ -113,6 +114,12 @@ class SettlementInput:
     poll_seconds: float = 5.0
 
 
+def _recall(venue: Venue, order: OrderRequest) -> None:
+    recall = getattr(venue, "recall", None)
+    if recall is not None:
+        recall(order)
+
+
 def outcome_of(leg: str, state: OrderState) -> OrderOutcome:
     return OrderOutcome(
         client_order_id=state.client_order_id,
@@ -146,7 +153,13 @@ class OrderActivities:
     async def place_orders(self, request: PlaceOrdersInput) -> list[OrderOutcome]:
         """Send every order concurrently (both legs of an atomic arb leave together), after
         re-reading the halt flag and recording each intent in the same round trip."""
-        orders = [(self._request(request, item), item.order.leg) for item in request.orders]
+        # One decision time for the batch, in whole milliseconds as venues sign it; the ledger
+        # keeps it, so every later attempt signs the identical order.
+        now = datetime.now(UTC)
+        decided_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        orders = [
+            (self._request(request, item, decided_at), item.order.leg) for item in request.orders
+        ]
         async with self._pool.connection() as conn:
             halted, fresh = await halt_and_record_intents(
                 conn,
@@ -176,7 +189,9 @@ class OrderActivities:
             raise retryable[0]
         return [r for r in results if isinstance(r, OrderOutcome)]
 
-    def _request(self, request: PlaceOrdersInput, item: OrderToSend) -> OrderRequest:
+    def _request(
+        self, request: PlaceOrdersInput, item: OrderToSend, decided_at: datetime
+    ) -> OrderRequest:
         planned = item.order
         self._venue(planned.venue)
         return OrderRequest(
@@ -191,11 +206,19 @@ class OrderActivities:
             time_in_force=planned.time_in_force,
             expires_at=request.expires_at if planned.time_in_force is TimeInForce.GTD else None,
             post_only=planned.post_only,
+            created_at=decided_at,
         )
 
     async def _send(self, order: OrderRequest, leg: str, is_new: bool) -> OrderOutcome:
         venue = self._venue(order.venue)
         if not is_new or activity.info().attempt > 1:
+            # An earlier attempt (maybe in a process since killed) may have sent it: send
+            # exactly what that attempt recorded, and look for it first.
+            async with self._pool.connection() as conn:
+                recorded = await recorded_request(conn, order.client_order_id)
+            if recorded is not None:
+                order = replace(recorded, expires_at=order.expires_at, post_only=order.post_only)
+            _recall(venue, order)
             existing = await venue.get_order(order.client_order_id)
             if existing is not None:
                 return await self._apply(leg, existing)
@@ -206,6 +229,16 @@ class OrderActivities:
                 order.client_order_id, None, OrderStatus.REJECTED, order.size, reason=e.code
             )
         return await self._apply(leg, state)
+
+    async def _recall(self, venue: Venue, client_order_id: str) -> None:
+        """Let a venue that cannot look orders up by client id alone (Polymarket: the order
+        hash is the id) rebuild the order from its recorded intent, e.g. after a restart."""
+        if getattr(venue, "recall", None) is None:
+            return
+        async with self._pool.connection() as conn:
+            recorded = await recorded_request(conn, client_order_id)
+        if recorded is not None:
+            _recall(venue, recorded)
 
     async def _apply(self, leg: str, state: OrderState) -> OrderOutcome:
         async with self._pool.connection() as conn:
@@ -223,7 +256,9 @@ class OrderActivities:
             known = ledger.get(coid)
             if known is None:
                 continue
-            state = await self._venue(VenueId(known.venue)).cancel_order(coid)
+            venue = self._venue(VenueId(known.venue))
+            await self._recall(venue, coid)
+            state = await venue.cancel_order(coid)
             outcomes.append(await self._apply(known.leg or "", state))
         return outcomes
 
@@ -232,6 +267,7 @@ class OrderActivities:
         """Poll until the order is finished or the deadline passes, heartbeating so that a
         cancel (kill switch, expiry) reaches this activity promptly."""
         venue = self._venue(request.venue)
+        await self._recall(venue, request.client_order_id)
         while True:
             state = await venue.get_order(request.client_order_id)
             if state is None:
@@ -304,6 +340,7 @@ class OrderActivities:
             orders = await workflow_orders(conn, workflow_id)
         for order in orders:
             if order.instrument_id == instrument_id and not order.status.terminal:
+                await self._recall(venue, order.client_order_id)
                 state = await venue.get_order(order.client_order_id)
                 if state is not None:
                     await self._apply(order.leg or "", state)

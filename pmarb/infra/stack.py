@@ -117,6 +117,7 @@ class Stack:
         extra_env: Mapping[str, str] | None = None,
         before_services: Callable[[Supervisor], Awaitable[None]] | None = None,
         background: Sequence[Callable[[str], Coroutine[Any, Any, None]]] = (),
+        finale: Callable[[str, Supervisor], Awaitable[int]] | None = None,
         report: Callable[[str], None] = print,
     ) -> None:
         self.settings = settings
@@ -124,6 +125,10 @@ class Stack:
         self.extra_env = dict(extra_env or {})
         self.before_services = before_services
         self.background = background
+        # A bounded run: once everything is up, the stack stops when this returns (its result is
+        # the exit code) instead of waiting for Ctrl-C.
+        self.finale = finale
+        self._database_url = ""
         self.report = report
         self.logs = settings.data_dir / "logs"
         self._tasks: list[asyncio.Task[None]] = []
@@ -222,6 +227,7 @@ class Stack:
                     stop_timeout=45 if name != "api" else 15,
                 )
             )
+        self._database_url = database_url
         for task in self.background:
             self._tasks.append(asyncio.create_task(task(database_url)))
         await unless_failed(supervisor, wait_http_ok(f"{api}/healthz"))
@@ -241,6 +247,7 @@ class Stack:
                 loop.add_signal_handler(sig, stop.set)
             supervisor = Supervisor()
             stopper = asyncio.ensure_future(stop.wait())
+            finishing: asyncio.Future[int] | None = None
             try:
                 starting = asyncio.ensure_future(self._start(supervisor))
                 await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -251,14 +258,21 @@ class Stack:
                     return 0
                 on_ready(starting.result())
                 running: set[asyncio.Future[Any]] = {stopper, supervisor.failed}
+                if self.finale is not None:
+                    finishing = asyncio.ensure_future(self.finale(self._database_url, supervisor))
+                    running.add(finishing)
                 await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 if supervisor.failed.done():
                     failure: ChildExitedError = supervisor.failed.result()
                     self.report(f"error: {failure}; stopping everything")
                     return 1
+                if finishing is not None and finishing.done():
+                    return finishing.result()
                 return 0
             finally:
                 stopper.cancel()
+                if finishing is not None:
+                    finishing.cancel()
                 for task in self._tasks:
                     task.cancel()
                 self.report("stopping…")

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,8 @@ class Supervisor:
         self._max_restarts = max_restarts
         self._restart_window = restart_window
         self._restarts: dict[str, list[float]] = {}
+        # Exits nobody asked for, by child name (whether or not the child was restarted).
+        self.unexpected_exits: Counter[str] = Counter()
         self.failed: asyncio.Future[ChildExitedError] = asyncio.get_running_loop().create_future()
         self._watchers: set[asyncio.Task[None]] = set()
 
@@ -121,6 +124,7 @@ class Supervisor:
         if self._stopping or child not in self._children:
             return
         spec = child.spec
+        self.unexpected_exits[spec.name] += 1
         if spec.restart and self._may_restart(spec.name):
             log.warning("%s exited with code %s; restarting", spec.name, returncode)
             await asyncio.sleep(1.0)

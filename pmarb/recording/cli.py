@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import sys
 import time
@@ -13,30 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pmarb.durations import parse_duration
+
 if TYPE_CHECKING:
     from pmarb.config import Settings
     from pmarb.domain.opportunity import Opportunity
     from pmarb.infra.runtime import Endpoints
     from pmarb.workers.marketdata import MarketDataService
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 PROGRESS_SECONDS = 5.0
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``90s``, ``10m``, ``1h30m``, ``2d`` (a bare number is seconds)."""
-    cleaned = text.strip().lower()
-    if re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
-        seconds = float(cleaned)
-    else:
-        parts = _DURATION.findall(cleaned)
-        if not parts or "".join(n + u for n, u in parts) != cleaned:
-            raise typer.BadParameter(f"not a duration: {text!r} (examples: 90s, 10m, 1h30m)")
-        seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
-    if seconds <= 0:
-        raise typer.BadParameter(f"the duration must be positive, got {text!r}")
-    return seconds
 
 
 def record(
@@ -49,7 +33,10 @@ def record(
     """Record venue books, oracle ticks, markets and matched pairs to Parquet. Never trades."""
     from pmarb.cli import settings_or_exit
 
-    seconds = parse_duration(duration)
+    try:
+        seconds = parse_duration(duration)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--duration") from None
     settings = settings_or_exit("record")
     asyncio.run(record_for(settings, seconds, path))
 

@@ -52,11 +52,18 @@ class FaultRecord:
     kind: str
     target: str | None
     detail: str
+    # Unix time, so a client's own timestamps (fills, trades) can be set against the fault.
+    wall: float = 0.0
+    # How long the fault lasts, where it has a duration (silence).
+    seconds: float | None = None
 
 
 @dataclass
 class Faults:
     clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+    # Read by the random script on every step, so a run can turn random faults up or off.
+    random_probability: float = 0.0
     history: list[FaultRecord] = field(default_factory=list)
     _http: list[HttpFault] = field(default_factory=list)
     _silent_until: dict[str, float] = field(default_factory=dict)
@@ -82,8 +89,12 @@ class Faults:
             known = sorted({*FAMILIES, *FAMILIES.values()})
             raise FaultError(f"unknown fault target {target!r}; use one of {known}")
 
-    def _record(self, kind: str, target: str | None, detail: str) -> None:
-        self.history.append(FaultRecord(self.clock(), kind, target, detail))
+    def _record(
+        self, kind: str, target: str | None, detail: str, seconds: float | None = None
+    ) -> None:
+        self.history.append(
+            FaultRecord(self.clock(), kind, target, detail, self.wall_clock(), seconds)
+        )
 
     # ------------------------------------------------------------------ HTTP
 
@@ -152,7 +163,7 @@ class Faults:
         for name in self._sockets:
             if self.matches(target, name):
                 self._silent_until[name] = until
-        self._record("silence", target, f"{seconds}s")
+        self._record("silence", target, f"{seconds}s", seconds)
 
     def is_silenced(self, server: str) -> bool:
         until = self._silent_until.get(server)
@@ -181,20 +192,31 @@ class Faults:
         self._record("seq_gap", "kalshi_ws", f"{affected} subscriptions")
         return affected
 
+    def clear(self) -> int:
+        """End the storm: pending HTTP faults are dropped and silences end now. Returns how
+        many pending HTTP faults were dropped."""
+        dropped = self.pending_http
+        self._http.clear()
+        self._silent_until.clear()
+        self._record("clear", None, f"{dropped} pending HTTP faults dropped")
+        return dropped
+
     # ------------------------------------------------------------------ random
 
     def random_script(
         self, seed: int, probability: float, kinds: tuple[str, ...] = RANDOM_KINDS
     ) -> Callable[[object], None]:
-        """A per-step hook that injects a random fault with ``probability`` each step."""
+        """A per-step hook that injects a random fault with :attr:`random_probability` (set to
+        ``probability`` here) each step."""
         unknown = set(kinds) - set(RANDOM_KINDS)
         if unknown:
             raise FaultError(f"unknown random fault kinds {sorted(unknown)}")
         rng = random.Random(seed)
+        self.random_probability = probability
         targets = ("polymarket", "kalshi", "binance")
 
         def hook(_: object) -> None:
-            if rng.random() >= probability:
+            if rng.random() >= self.random_probability:
                 return
             kind = rng.choice(kinds)
             target = rng.choice(targets)

@@ -149,11 +149,9 @@ class Simulator:
         )
         self.binance = BinanceSocket(self.faults)
         self.scenario.external.listeners.append(self.binance.on_tick)
+        self._random_faults_installed = False
         if cfg.random_faults_probability > 0:
-            seed = cfg.random_faults_seed if cfg.random_faults_seed is not None else cfg.seed
-            self.scenario.on_step.append(
-                self.faults.random_script(seed, cfg.random_faults_probability)
-            )
+            self.set_random_faults(cfg.random_faults_probability)
         self._http = {
             "gamma": HttpServer(self.polymarket.gamma_app(), "gamma"),
             "clob": HttpServer(self.polymarket.clob_app(), "clob"),
@@ -246,6 +244,17 @@ class Simulator:
     def step(self) -> None:
         """One scenario step (``step_seconds`` of simulated time)."""
         self.scenario.step(int(self.config.step_seconds * 1000))
+
+    def set_random_faults(self, probability: float) -> None:
+        """Inject a random fault with ``probability`` per step from now on (0 stops them)."""
+        if not 0 <= probability <= 1:
+            raise FaultError(f"random fault probability must be within [0, 1], got {probability}")
+        if not self._random_faults_installed:
+            cfg = self.config
+            seed = cfg.random_faults_seed if cfg.random_faults_seed is not None else cfg.seed
+            self.scenario.on_step.append(self.faults.random_script(seed, probability))
+            self._random_faults_installed = True
+        self.faults.random_probability = probability
 
     def advance(self, seconds: float) -> int:
         """Run as many steps as fit in ``seconds`` of simulated time; returns the count."""
@@ -445,6 +454,11 @@ class Simulator:
                 result = self.faults.malformed(target)
             elif kind == "seq_gap":
                 result = self.faults.kalshi_seq_gap()
+            elif kind == "clear":
+                result = self.faults.clear()
+            elif kind == "random":
+                self.set_random_faults(float(body["probability"]))
+                result = self.faults.random_probability
             else:
                 return JSON({"error": f"unknown fault {kind!r}"}, status_code=404)
         except (FaultError, KeyError, ValueError) as e:

@@ -14,8 +14,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 
+from pmarb.domain.market import VenueId
 from pmarb.domain.money import ZERO
-from pmarb.domain.orders import OrderPurpose, OrderRequest, OrderState, OrderStatus
+from pmarb.domain.orders import OrderPurpose, OrderRequest, OrderState, OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side
 
 
@@ -61,9 +62,11 @@ async def halt_and_record_intents(
                 """
                 insert into orders (client_order_id, workflow_id, leg, venue, market_id,
                                     instrument_id, outcome, side, time_in_force, price, size,
-                                    status, paper, purpose, strategy, trade_request_id)
+                                    status, paper, purpose, strategy, trade_request_id,
+                                    created_at)
                 select %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s, %s,
-                       (select id from trade_requests where workflow_id = %s)
+                       (select id from trade_requests where workflow_id = %s),
+                       coalesce(%s, now())
                 where not (%s and (select halted from risk_state))
                 on conflict (client_order_id) do nothing
                 """,
@@ -83,6 +86,7 @@ async def halt_and_record_intents(
                     purpose.value,
                     strategy,
                     workflow_id,
+                    order.created_at,
                     purpose.adds_risk,
                 ),
             )
@@ -196,6 +200,38 @@ async def _move_position(
         where venue = %s and market_id = %s and outcome = %s
         """,
         (new_size, new_average, fee, realized, fee, venue, market_id, outcome),
+    )
+
+
+async def recorded_request(
+    conn: psycopg.AsyncConnection[Any], client_order_id: str
+) -> OrderRequest | None:
+    """The order as its intent was first recorded, with the time it was first decided, so a
+    retry in any process (Polymarket: after a restart) can sign the identical order again.
+    GTD orders are left out: their expiry is not in the ledger."""
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(
+        """
+        select client_order_id, venue, market_id, instrument_id, outcome, side, time_in_force,
+               price, size, created_at
+        from orders where client_order_id = %s and time_in_force <> 'gtd'
+        """,
+        (client_order_id,),
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    return OrderRequest(
+        client_order_id=row["client_order_id"],
+        venue=VenueId(row["venue"]),
+        market_id=row["market_id"],
+        instrument_id=row["instrument_id"],
+        outcome=Outcome(row["outcome"]),
+        side=Side(row["side"]),
+        price=Decimal(row["price"]),
+        size=Decimal(row["size"]),
+        time_in_force=TimeInForce(row["time_in_force"]),
+        created_at=row["created_at"],
     )
 
 

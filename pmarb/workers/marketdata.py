@@ -304,7 +304,7 @@ class MarketDataService:
                 record.record_unpursued,
             ],
             workflow_runner=workflow_runner(),
-            graceful_shutdown_timeout=timedelta(seconds=30),
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
             max_cached_workflows=2000,
         )
         tasks: list[asyncio.Task[None]] = [

@@ -48,7 +48,7 @@ async def run_worker(settings: Settings, endpoints: Endpoints) -> None:
         workflows=list(WORKFLOWS),
         activities=activities(pool, client, settings),
         workflow_runner=workflow_runner(),
-        graceful_shutdown_timeout=timedelta(seconds=30),
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -59,6 +59,9 @@ async def run_worker(settings: Settings, endpoints: Endpoints) -> None:
         async with worker:
             await ensure_entities(client, settings)
             await stop.wait()
-            log.info("worker shutting down; in-flight activities get up to 30s to finish")
+            log.info(
+                "worker shutting down; in-flight activities get up to %.0fs to finish",
+                settings.worker_shutdown_grace_seconds,
+            )
     finally:
         await pool.close()

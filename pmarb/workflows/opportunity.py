@@ -70,7 +70,13 @@ COMPENSATION_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=60),
     non_retryable_error_types=[REJECTED],
 )
-LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=50), maximum_attempts=3)
+# The risk decision and its audit row must exist whatever happens: while the database is
+# unreachable the check keeps trying, and once back it rejects what has gone stale meanwhile.
+DECISION_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=5),
+)
 HEDGE_PAUSE = timedelta(milliseconds=500)
 
 
@@ -136,7 +142,7 @@ class OpportunityWorkflow:
                 RecordActivities.record_unpursued,
                 UnpursuedInput(workflow_id, opportunity, LifecycleStatus.NO_BID.value),
                 start_to_close_timeout=timedelta(seconds=5),
-                retry_policy=LOCAL_RETRY,
+                retry_policy=DECISION_RETRY,
             )
             return LifecycleResult(LifecycleStatus.NO_BID)
         self._bid = bid
@@ -147,7 +153,7 @@ class OpportunityWorkflow:
             RiskActivities.check_risk,
             RiskCheckInput(workflow_id, opportunity, bid),
             start_to_close_timeout=timedelta(seconds=5),
-            retry_policy=LOCAL_RETRY,
+            retry_policy=DECISION_RETRY,
         )
         if not decision.approved:
             self._enter("rejected")

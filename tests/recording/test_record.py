@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from pmarb.domain.market import VenueId
+from pmarb.durations import parse_duration
 from pmarb.infra.runtime import Endpoints
-from pmarb.recording.cli import parse_duration, record_for
+from pmarb.recording.cli import record_for
 from pmarb.recording.reader import open_recording
 from pmarb.recording.schema import BookUpdate
 from pmarb.recording.settings import RecordingSettings
@@ -27,7 +28,7 @@ def test_durations() -> None:
     assert parse_duration("1h30m") == 5400
     assert parse_duration("2") == 2
     for bad in ("ten minutes", "0s", "5x", "m10"):
-        with pytest.raises(Exception, match="duration"):
+        with pytest.raises(ValueError, match="duration"):
             parse_duration(bad)
 
 

@@ -403,6 +403,23 @@ class PolymarketVenue:
             average_price=order.price if filled > ZERO else None,
         )
 
+    def recall(self, order: OrderRequest) -> None:
+        """Learn an order sent earlier, maybe by a process since restarted: with the request as
+        first recorded (same ``created_at``) the signed order, hence its hash, is identical."""
+        if order.client_order_id in self._orders or self.signer is None:
+            return
+        try:
+            market = self._market_of(order)
+        except OrderRejectedError:
+            return
+        built = self.signer.build(
+            order,
+            tick=self._tick(order.instrument_id, market),
+            neg_risk=market.neg_risk,
+            timestamp_ms=self._timestamp_ms(order),
+        )
+        self._orders[order.client_order_id] = (built.order_hash, order)
+
     async def get_order(self, client_order_id: str) -> OrderState | None:
         known = self._orders.get(client_order_id)
         if known is None:
