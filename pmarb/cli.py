@@ -14,6 +14,7 @@ from rich.table import Table
 
 from pmarb import logs
 from pmarb.api import cli_client
+from pmarb.backtest.cli import backtest
 from pmarb.config import ConfigError, Settings, load_settings
 from pmarb.matching.cli import match_app, matches_app, review_app
 from pmarb.oracles.cli import fair_value
@@ -40,6 +41,7 @@ app.add_typer(venues_cli.book_app, name="book")
 app.command("fees")(venues_cli.fees)
 app.command("record")(recording_cli.record)
 app.command("scan")(recording_cli.scan)
+app.command("backtest")(backtest)
 
 console = Console()
 errors = Console(stderr=True)

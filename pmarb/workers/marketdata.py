@@ -44,6 +44,7 @@ from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import Opportunity
 from pmarb.domain.oracle import OracleSource, TickKind, series_key
 from pmarb.domain.parity import Outcome
+from pmarb.domain.risk import RiskLimits
 from pmarb.feeds.health import FeedHealth
 from pmarb.infra.runtime import Endpoints
 from pmarb.oracles.binance import binance_feed
@@ -88,6 +89,54 @@ RECONCILE_SECONDS = 60.0
 MATERIAL_MOVE = Decimal("0.005")
 
 
+# Trades first: they carry the exchange's own time, while spot bookTicker frames have none and
+# can only be stamped on arrival.
+FAIR_VALUE_PROXIES = {
+    "BTC": [
+        series_key(OracleSource.BINANCE, "BTCUSDT", TickKind.TRADE),
+        series_key(OracleSource.BINANCE, "BTCUSDT", TickKind.MID),
+    ]
+}
+
+
+def scanner_config(risk: RiskLimits) -> ScannerConfig:
+    """The scanner's thresholds under a risk profile (shared by the live path and backtests)."""
+    return ScannerConfig(
+        max_book_age_seconds=risk.stale_quote_seconds * 2,
+        max_oracle_age_seconds=risk.stale_quote_seconds,
+        max_slippage=risk.max_slippage,
+    )
+
+
+def register_detectors(
+    scanner: Scanner, fair_values: LiveFairValues, markets: list[Market], pairs: list[MatchedPair]
+) -> None:
+    """Every detector the markets and matched pairs need: binary bundles, complete neg-risk
+    events, pairs, and oracle-priced markets."""
+    events: dict[tuple[VenueId, str], list[Market]] = {}
+    oracle_markets = 0
+    for market in markets:
+        scanner.add_binary_market(market)
+        if market.neg_risk and market.event_id and not market.neg_risk_augmented:
+            events.setdefault((market.venue, market.event_id), []).append(market)
+        symbols = fair_values.series_for(market)
+        if symbols:
+            scanner.add_oracle_market(market, symbols)
+            oracle_markets += 1
+    for members in events.values():
+        if len(members) >= 2:
+            scanner.add_neg_risk_event(members)
+    for pair in pairs:
+        scanner.add_pair(pair)
+    log.info(
+        "scanner: %d markets, %d neg-risk events, %d matched pairs, %d oracle-priced",
+        len(markets),
+        len(events),
+        len(pairs),
+        oracle_markets,
+    )
+
+
 class StartStats:
     def __init__(self) -> None:
         self.recent: deque[Opportunity] = deque(maxlen=100)
@@ -119,16 +168,8 @@ class MarketDataService:
         self.venues: dict[VenueId, Venue] = {}
         self.markets: dict[tuple[VenueId, str], Market] = {}
         self.oracles: list[StreamingOracleFeed] = []
-        # Trades first: they carry the exchange's own time, while spot bookTicker frames have
-        # none and can only be stamped on arrival.
         self.fair_values = LiveFairValues(
-            {
-                "BTC": [
-                    series_key(OracleSource.BINANCE, "BTCUSDT", TickKind.TRADE),
-                    series_key(OracleSource.BINANCE, "BTCUSDT", TickKind.MID),
-                ]
-            },
-            max_age_seconds=settings.risk.stale_quote_seconds,
+            FAIR_VALUE_PROXIES, max_age_seconds=settings.risk.stale_quote_seconds
         )
         self.scanner: Scanner | None = None
         self.stats = StartStats()
@@ -190,29 +231,7 @@ class MarketDataService:
 
     def _register_detectors(self, markets: list[Market], pairs: list[MatchedPair]) -> None:
         assert self.scanner is not None
-        scanner = self.scanner
-        events: dict[tuple[VenueId, str], list[Market]] = {}
-        oracle_markets = 0
-        for market in markets:
-            scanner.add_binary_market(market)
-            if market.neg_risk and market.event_id and not market.neg_risk_augmented:
-                events.setdefault((market.venue, market.event_id), []).append(market)
-            symbols = self.fair_values.series_for(market)
-            if symbols:
-                scanner.add_oracle_market(market, symbols)
-                oracle_markets += 1
-        for members in events.values():
-            if len(members) >= 2:
-                scanner.add_neg_risk_event(members)
-        for pair in pairs:
-            scanner.add_pair(pair)
-        log.info(
-            "scanner: %d markets, %d neg-risk events, %d matched pairs, %d oracle-priced",
-            len(markets),
-            len(events),
-            len(pairs),
-            oracle_markets,
-        )
+        register_detectors(self.scanner, self.fair_values, markets, pairs)
 
     def _feeds(self) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
         runners: list[Callable[[asyncio.Event], Awaitable[None]]] = []
@@ -273,11 +292,7 @@ class MarketDataService:
         self.scanner = Scanner(
             {venue_id: adapter.store for venue_id, adapter in self.live.items()},
             self._enqueue,
-            config=ScannerConfig(
-                max_book_age_seconds=settings.risk.stale_quote_seconds * 2,
-                max_oracle_age_seconds=settings.risk.stale_quote_seconds,
-                max_slippage=settings.risk.max_slippage,
-            ),
+            config=scanner_config(settings.risk),
             fair_values=self.fair_values,
         )
         self._pairs = await self._tradable_pairs()

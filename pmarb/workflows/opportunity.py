@@ -98,6 +98,9 @@ class OpportunityInput:
     budgets: tuple[StrategyBudget, ...]
     orders_task_queue: str
     market_cap: Decimal | None = None
+    # Off only where the server cannot register custom search attributes (Temporal's
+    # time-skipping test server, used by the backtest's lifecycle replay).
+    search_attributes: bool = True
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ class OpportunityWorkflow:
             )
             return LifecycleResult(LifecycleStatus.NO_BID)
         self._bid = bid
-        workflow.upsert_search_attributes([search_attributes.STRATEGY.value_set(bid.strategy)])
+        if request.search_attributes:
+            workflow.upsert_search_attributes([search_attributes.STRATEGY.value_set(bid.strategy)])
 
         self._enter("risk")
         decision = await workflow.execute_local_activity_method(
@@ -198,7 +202,8 @@ class OpportunityWorkflow:
 
     def _enter(self, stage: str) -> None:
         self._stage = stage
-        workflow.upsert_search_attributes([search_attributes.STAGE.value_set(stage)])
+        if self._request.search_attributes:
+            workflow.upsert_search_attributes([search_attributes.STAGE.value_set(stage)])
         workflow.set_current_details(f"stage: {stage}")
 
     # -- legs ------------------------------------------------------------------------------

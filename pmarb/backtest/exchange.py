@@ -1,0 +1,303 @@
+"""The venue side of a replay: book stores fed from recorded rows, and the live paper fill model
+on top of them.
+
+Each venue gets the same :class:`~pmarb.venues.store.BookStore` the live adapters fill, driven by
+the replay clock instead of the wall clock, and the same
+:class:`~pmarb.venues.paper.venue.PaperVenue` the live paper mode uses. The paper venue's latency
+sleep is a no-op here because the replay models latency itself: an order is only handed to the
+paper venue once the replay clock has reached the moment it would arrive, so it sees the book as
+of that moment and nothing later. Orders are kept in a ledger per lifecycle exactly as the live
+order activities keep them, so P&L comes from the same :func:`~pmarb.store.trades.summarise`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pmarb.activities.orders import UNWIND_PRICE_CONCESSION, OrderOutcome, OrderToSend, outcome_of
+from pmarb.backtest.events import NANOS, BookUpdate, Resolution, to_datetime
+from pmarb.domain.book import BookSnapshot
+from pmarb.domain.market import Market, VenueId
+from pmarb.domain.money import ONE, ZERO
+from pmarb.domain.orders import (
+    Fill,
+    OrderPurpose,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+)
+from pmarb.domain.parity import Outcome
+from pmarb.domain.positions import Position
+from pmarb.feeds.health import FeedHealth
+from pmarb.store.orders import LedgerOrder
+from pmarb.venues.base import MarketResolution, OrderRejectedError
+from pmarb.venues.paper.venue import PaperConfig, PaperVenue
+from pmarb.venues.store import FEED_KEY, BookStore
+
+T = TypeVar("T")
+
+# The replay keeps its own cash (see the engine); the paper venues must never refuse for money.
+UNLIMITED = Decimal(10) ** 12
+UNWIND_FLOOR = Decimal("0.01")
+
+
+class ReplayClock:
+    """The replay's one notion of now, in integer nanoseconds."""
+
+    def __init__(self, ns: int = 0) -> None:
+        self.ns = ns
+        self._at = -1
+        self._now = to_datetime(0)
+
+    def seconds(self) -> float:
+        return self.ns / NANOS
+
+    def now(self) -> datetime:
+        if self._at != self.ns:  # asked many times per event: build it once
+            self._at, self._now = self.ns, to_datetime(self.ns)
+        return self._now
+
+
+def run_now(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (the paper venue with a no-op sleep) to its result."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    coroutine.close()
+    raise RuntimeError("a replay call suspended; the paper venue must not wait in a replay")
+
+
+async def _no_wait(_: float) -> None:
+    return None
+
+
+class ReplayVenue:
+    """What the paper venue sits on in a replay: books from the recording and the resolutions
+    seen so far. It takes no orders (paper does) and knows nothing the replay has not reached."""
+
+    def __init__(self, venue: VenueId, store: BookStore, markets: Sequence[Market]) -> None:
+        self._venue = venue
+        self.store = store
+        self._markets = list(markets)
+        self.resolved: dict[str, Decimal] = {}
+
+    @property
+    def venue_id(self) -> VenueId:
+        return self._venue
+
+    @property
+    def paper(self) -> bool:
+        return False
+
+    async def discover_markets(self) -> list[Market]:
+        return list(self._markets)
+
+    async def get_book(self, instrument_id: str) -> BookSnapshot:
+        return self.store.snapshot(instrument_id, depth=None)
+
+    async def place_order(self, order: OrderRequest) -> OrderState:
+        raise OrderRejectedError(self._venue, "read_only", "a recording takes no orders")
+
+    async def cancel_order(self, client_order_id: str) -> OrderState:
+        return OrderState(client_order_id, None, OrderStatus.CANCELLED, ZERO, reason="replay")
+
+    async def get_order(self, client_order_id: str) -> OrderState | None:
+        return None
+
+    async def fills(self, *, since: datetime | None = None) -> Sequence[Fill]:
+        return []
+
+    async def positions(self) -> Sequence[Position]:
+        return []
+
+    async def balance(self) -> Decimal:
+        return ZERO
+
+    async def market_resolution(self, market_id: str) -> MarketResolution:
+        payout = self.resolved.get(market_id)
+        return MarketResolution(payout is not None, payout)
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    workflow_id: str
+    leg: str
+    purpose: OrderPurpose
+    request: OrderRequest
+
+
+class ReplayExchange:
+    """Books, paper venues and the order ledger of one replay."""
+
+    def __init__(
+        self, markets: Iterable[Market], clock: ReplayClock, *, max_book_age: float = 5.0
+    ) -> None:
+        self.clock = clock
+        self.markets = {(m.venue, m.market_id): m for m in markets}
+        by_venue: dict[VenueId, list[Market]] = {}
+        for market in self.markets.values():
+            by_venue.setdefault(market.venue, []).append(market)
+        self.stores: dict[VenueId, BookStore] = {}
+        self.health: dict[VenueId, FeedHealth] = {}
+        self.venues: dict[VenueId, ReplayVenue] = {}
+        self.paper: dict[VenueId, PaperVenue] = {}
+        for venue in VenueId:
+            health = FeedHealth(f"{venue}-replay", clock=clock.seconds)
+            health.connected = True
+            store = BookStore(venue, health, clock=clock.seconds, wall_clock=clock.seconds)
+            for market in by_venue.get(venue, []):
+                if venue is VenueId.KALSHI:  # one ladder per market, NO read through it
+                    store.register_complement(market.no_instrument_id, market.yes_instrument_id)
+            replay = ReplayVenue(venue, store, by_venue.get(venue, []))
+            paper = PaperVenue(
+                replay,
+                store,
+                PaperConfig(starting_balance=UNLIMITED, latency=0.0, max_book_age=max_book_age),
+                sleep=_no_wait,
+                wall_clock=clock.seconds,
+            )
+            for market in by_venue.get(venue, []):
+                paper.add_market(market)
+            self.stores[venue], self.health[venue] = store, health
+            self.venues[venue], self.paper[venue] = replay, paper
+        self._sent: dict[str, _Sent] = {}
+        self._by_workflow: dict[str, list[str]] = {}
+        self._rejected: dict[str, OrderState] = {}  # refusals never reach the paper venue
+
+    # -- data ------------------------------------------------------------------------------
+
+    def apply(self, update: BookUpdate) -> None:
+        """Load one recorded top-N snapshot as the instrument's whole book."""
+        store = self.stores[update.venue]
+        book_id, flipped = store.primary(update.instrument_id)
+        if flipped:  # a derived NO book: its YES ladder's rows carry it
+            return
+        book = store.ensure(book_id)
+        book.bids.replace(zip(update.bid_px, update.bid_sz, strict=True))
+        book.asks.replace(zip(update.ask_px, update.ask_sz, strict=True))
+        book.valid = True
+        book.suspect = False
+        self.health[update.venue].record_message(FEED_KEY)
+        store.applied_snapshot(book)
+
+    def resolve(self, resolution: Resolution) -> Decimal:
+        payout = ONE if resolution.outcome is Outcome.YES else ZERO
+        self.venues[resolution.venue].resolved[resolution.market_id] = payout
+        return payout
+
+    def yes_payout(self, venue: VenueId, market_id: str) -> Decimal | None:
+        return self.venues[venue].resolved.get(market_id)
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def place(
+        self,
+        workflow_id: str,
+        purpose: OrderPurpose,
+        items: Sequence[OrderToSend],
+        expires_at: datetime | None,
+    ) -> list[OrderOutcome]:
+        """Send orders now, as the order activity does (a refusal is a REJECTED outcome)."""
+        outcomes = []
+        for item in items:
+            planned = item.order
+            request = OrderRequest(
+                client_order_id=item.client_order_id,
+                venue=planned.venue,
+                market_id=planned.market_id,
+                instrument_id=planned.instrument_id,
+                outcome=planned.outcome,
+                side=planned.side,
+                price=planned.limit_price,
+                size=planned.size,
+                time_in_force=planned.time_in_force,
+                expires_at=expires_at if planned.time_in_force is TimeInForce.GTD else None,
+                post_only=planned.post_only,
+                created_at=self.clock.now(),
+            )
+            if item.client_order_id not in self._sent:
+                self._sent[item.client_order_id] = _Sent(workflow_id, planned.leg, purpose, request)
+                self._by_workflow.setdefault(workflow_id, []).append(item.client_order_id)
+            try:
+                state = run_now(self.paper[planned.venue].place_order(request))
+            except OrderRejectedError as e:
+                state = OrderState(
+                    request.client_order_id, None, OrderStatus.REJECTED, request.size, reason=e.code
+                )
+                self._rejected[request.client_order_id] = state
+            outcomes.append(outcome_of(planned.leg, state))
+        return outcomes
+
+    def state(self, client_order_id: str) -> OrderState | None:
+        sent = self._sent.get(client_order_id)
+        if sent is None:
+            return None
+        found = run_now(self.paper[sent.request.venue].get_order(client_order_id))
+        return found if found is not None else self._rejected.get(client_order_id)
+
+    def outcome(self, client_order_id: str) -> OrderOutcome | None:
+        sent = self._sent.get(client_order_id)
+        state = self.state(client_order_id)
+        return None if sent is None or state is None else outcome_of(sent.leg, state)
+
+    def cancel(self, client_order_id: str) -> OrderOutcome | None:
+        sent = self._sent.get(client_order_id)
+        if sent is None:
+            return None
+        state = run_now(self.paper[sent.request.venue].cancel_order(client_order_id))
+        return outcome_of(sent.leg, state)
+
+    def ledger(self, workflow_id: str) -> list[LedgerOrder]:
+        """The lifecycle's orders as the live ledger would hold them."""
+        orders = []
+        for coid in self._by_workflow.get(workflow_id, []):
+            sent = self._sent[coid]
+            state = self.state(coid)
+            request = sent.request
+            orders.append(
+                LedgerOrder(
+                    client_order_id=coid,
+                    workflow_id=workflow_id,
+                    leg=sent.leg,
+                    venue=request.venue.value,
+                    market_id=request.market_id,
+                    instrument_id=request.instrument_id,
+                    outcome=request.outcome,
+                    side=request.side,
+                    size=request.size,
+                    filled_size=ZERO if state is None else state.filled_size,
+                    average_price=None if state is None else state.average_price,
+                    fees=ZERO if state is None else state.fees,
+                    status=OrderStatus.PENDING if state is None else state.status,
+                    purpose=sent.purpose,
+                )
+            )
+        return orders
+
+    def unwind_price(self, venue: VenueId, instrument_id: str) -> Decimal:
+        """Cross the best bid by the live unwind's bounded concession."""
+        try:
+            book = self.stores[venue].snapshot(instrument_id, depth=1)
+        except KeyError:
+            return UNWIND_FLOOR
+        best = book.best_bid
+        if best is None:
+            return UNWIND_FLOOR
+        return max(UNWIND_FLOOR, best.price - UNWIND_PRICE_CONCESSION)
+
+    def mark(self, venue: VenueId, instrument_id: str) -> Decimal | None:
+        """Mid price (or the one side there is), as the live valuation marks positions."""
+        bid, ask = self.stores[venue].best_bid_ask(instrument_id)
+        if bid is not None and ask is not None:
+            return (bid + ask) / 2
+        return bid if bid is not None else ask
