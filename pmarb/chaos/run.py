@@ -124,11 +124,17 @@ class ChaosRun:
         if self.config.data_dir is not None:
             return await self._run_in(self.config.data_dir, began)
         data_dir = Path(tempfile.mkdtemp(prefix="pmarb-chaos-"))
+        keep = self.config.keep_data
         try:
-            return await self._run_in(data_dir, began)
+            report = await self._run_in(data_dir, began)
+            keep = keep or not report.ok  # a failed run keeps its logs and databases
+            return report
+        except BaseException:
+            keep = True
+            raise
         finally:
-            if self.config.keep_data:
-                self.say(f"data kept in {data_dir}")
+            if keep:
+                self.say(f"data and logs kept in {data_dir}")
             else:
                 shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -10,6 +10,7 @@ rebuilds the NO book as the complement through the market definition. A book tha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -25,15 +26,25 @@ from pmarb.venues.store import BookStore
 log = logging.getLogger(__name__)
 
 
-def top_levels(book: OrderBook, depth: int) -> tuple[list[int], list[int], list[int], list[int]]:
-    """Bid prices, bid sizes, ask prices, ask sizes of the best ``depth`` levels, best first."""
+Levels = tuple[int, ...]
+
+
+def top_levels(book: OrderBook, depth: int) -> tuple[Levels, Levels, Levels, Levels]:
+    """Bid prices, bid sizes, ask prices, ask sizes of the best ``depth`` levels, best first.
+
+    Tuples of ints on purpose: the garbage collector stops tracking them, where buffered lists
+    would make every collection walk the whole buffer (that tripled the cost per update)."""
     if not book.valid:
-        return [], [], [], []
+        return (), (), (), ()
     bids, asks = book.bids, book.asks
     bid_px = bids.prices[: -depth - 1 : -1]
     ask_px = asks.prices[:depth]
-    bid_sizes, ask_sizes = bids.sizes, asks.sizes
-    return bid_px, [bid_sizes[p] for p in bid_px], ask_px, [ask_sizes[p] for p in ask_px]
+    return (
+        tuple(bid_px),
+        tuple(map(bids.sizes.__getitem__, bid_px)),
+        tuple(ask_px),
+        tuple(map(asks.sizes.__getitem__, ask_px)),
+    )
 
 
 class MarketDataRecorder:
@@ -60,6 +71,7 @@ class MarketDataRecorder:
     def book_listener(self, venue: VenueId, store: BookStore) -> Callable[[str], None]:
         writer, depth, clock_ns = self.writer, self.depth, self._clock_ns
         books = store.books
+        venue_text = venue.value  # str(StrEnum) on every update costs more than the append
 
         def on_update(instrument_id: str) -> None:
             book = books.get(instrument_id)
@@ -67,7 +79,7 @@ class MarketDataRecorder:
                 return
             bid_px, bid_sz, ask_px, ask_sz = top_levels(book, depth)
             try:
-                writer.book(clock_ns(), venue, instrument_id, bid_px, bid_sz, ask_px, ask_sz)
+                writer.book(clock_ns(), venue_text, instrument_id, bid_px, bid_sz, ask_px, ask_sz)
             except RecordingError as e:
                 self._failed("book rows", e)
 
@@ -98,5 +110,15 @@ class MarketDataRecorder:
     def flush_if_due(self) -> None:
         try:
             self.writer.flush_if_due()
+        except RecordingError as e:
+            self._failed("flush", e)
+
+    async def flush_in_background(self) -> None:
+        """A due flush with the Parquet encoding on a worker thread: the event loop only swaps
+        the buffers (the rows are then owned by that thread alone)."""
+        try:
+            batch = self.writer.take_if_due()
+            if batch:
+                await asyncio.to_thread(self.writer.write_batch, batch)
         except RecordingError as e:
             self._failed("flush", e)

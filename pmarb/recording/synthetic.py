@@ -60,7 +60,9 @@ class SyntheticSpec:
     seed: int = 0
     hours: float = 24.0
     start: datetime = DEFAULT_START
-    step_seconds: float = 1.0
+    # 5 s steps generate a day in about a minute and a half on one core; the BTC walk's
+    # volatility and every model adapt to the step.
+    step_seconds: float = 5.0
     top_levels: int = 10
     # Mean simulated minutes between injected situations (0: none).
     situation_every_minutes: float = 20.0
@@ -74,6 +76,8 @@ class SyntheticSummary:
     resolutions: int = 0
     situations: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
+    # Every injected situation: kind, start and end (ISO), what it touched, its size.
+    schedule: list[dict[str, str]] = field(default_factory=list)
 
 
 class _Catalogue:
@@ -138,7 +142,7 @@ class _Generator:
                 top_levels=spec.top_levels,
                 extra={"step_seconds": spec.step_seconds},
             ),
-            max_buffered_rows=200_000,
+            max_buffered_rows=50_000,
             flush_seconds=None,  # flushes by row count only: deterministic part files
         )
         self.summary = SyntheticSummary(path)
@@ -292,34 +296,50 @@ class _Generator:
             return
         rng = self._situations
         kind = rng.choice(("cross_venue", "intra_venue", "oracle_lag"))
+        target = size = ""
         if kind == "cross_venue":
             pairs = [k for k, keys in self.scenario.pairs.items() if self._same_contract(keys)]
             if not pairs:
                 kind = "oracle_lag"
             else:
                 pair = rng.choice(sorted(pairs))
-                gap = Decimal(rng.randint(4, 8)) / 100
+                gap = Decimal(rng.randint(5, 8)) / 100  # gross: fees take up to ~3 cents
                 cheap = rng.choice((VenueId.KALSHI, VenueId.POLYMARKET))
                 self.scenario.set_cross_venue_gap(pair, gap, cheap)
+                target, size = pair, str(gap)
         if kind == "intra_venue":
             events = sorted(
                 key
                 for key, event in self.scenario.events.items()
-                if len(event.markets) > 1
+                # Only a neg-risk event's outcomes are known to exclude each other: a gap
+                # between two unlinked markets is no arbitrage pmarb could see or trade.
+                if event.neg_risk
+                and len(event.markets) > 1
                 and all(self.exchange.markets[k].is_open for k in event.markets)
                 and len({self.scenario.quoting[k].contract for k in event.markets}) == 1
             )
             if not events:
                 kind = "oracle_lag"
             else:
-                self.scenario.set_intra_venue_gap(
-                    rng.choice(events), Decimal(rng.randint(3, 6)) / 100
-                )
+                event, gap = rng.choice(events), Decimal(rng.randint(5, 8)) / 100
+                self.scenario.set_intra_venue_gap(event, gap)
+                target, size = event, str(gap)
         if kind == "oracle_lag":
             jump = rng.choice((-1, 1)) * rng.uniform(0.004, 0.012)
             cents = round(self.scenario.external.cents * (1 + jump))
-            self.scenario.oracle_jump(cents, rng.uniform(4.0, 12.0))
+            lag = rng.uniform(4.0, 12.0)
+            self.scenario.oracle_jump(cents, lag)
+            target, size = f"BTCUSDT to {Decimal(cents) / 100}", f"lag {lag:.1f}s"
         self._situation_ends_at = now + rng.randint(15, 60) * 1000
+        self.summary.schedule.append(
+            {
+                "kind": kind,
+                "start": _iso(now),
+                "end": _iso(self._situation_ends_at),
+                "target": target,
+                "size": size,
+            }
+        )
         self.summary.situations[kind] = self.summary.situations.get(kind, 0) + 1
 
     def _same_contract(self, keys: list[str]) -> bool:
@@ -337,17 +357,29 @@ class _Generator:
             self._add_pairs()
             self._record_books()
             report_every = max(1, self.total_steps // 200)
+            prune_every = max(1, 3_600_000 // self.step_ms)  # an hour of simulated time
             for step in range(1, self.total_steps + 1):
                 self._situation()
                 self.scenario.step(self.step_ms)
                 self._record_books()
+                if step % prune_every == 0:
+                    self.exchange.forget_finished_orders()
                 if progress is not None and (step % report_every == 0 or step == self.total_steps):
                     progress(step, self.total_steps)
             self.summary.steps = self.total_steps
         finally:
+            # The ground truth a test or a reader can check detections against.
+            self.writer.metadata = replace(
+                self.writer.metadata,
+                extra={**self.writer.metadata.extra, "situations": self.summary.schedule},
+            )
             self.writer.close()
         self.summary.rows = dict(self.writer.rows_by_table)
         return self.summary
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
 
 
 def _settled(market: Market, outcome: Outcome) -> Market:

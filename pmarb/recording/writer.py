@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +134,7 @@ class RecordingWriter:
         self._buffers: dict[PartitionKey, list[tuple[Any, ...]]] = {}
         self._days: dict[int, str] = {}
         self._next_part = 1
+        self._parts_lock = threading.Lock()
         self._last_flush = clock()
         self._open = False
         self.buffered_rows = 0
@@ -192,10 +194,10 @@ class RecordingWriter:
         if buffer is None:
             buffer = self._buffers[key] = []
         buffer.append(row)
-        self.buffered_rows += 1
-        if self.buffered_rows > self.peak_buffered_rows:
-            self.peak_buffered_rows = self.buffered_rows
-        if self.buffered_rows >= self.max_buffered_rows or (
+        buffered = self.buffered_rows = self.buffered_rows + 1
+        if buffered > self.peak_buffered_rows:
+            self.peak_buffered_rows = buffered
+        if buffered >= self.max_buffered_rows or (
             self.flush_seconds is not None
             and self._clock() - self._last_flush >= self.flush_seconds
         ):
@@ -206,15 +208,16 @@ class RecordingWriter:
         ts_ns: int,
         venue: VenueId | str,
         instrument_id: str,
-        bid_px: list[int],
-        bid_sz: list[int],
-        ask_px: list[int],
-        ask_sz: list[int],
+        bid_px: Sequence[int],
+        bid_sz: Sequence[int],
+        ask_px: Sequence[int],
+        ask_sz: Sequence[int],
     ) -> None:
         """The instrument's top levels per side after an update, in micro-units, best first."""
+        source = venue if type(venue) is str else str(venue)
         self._append(
-            (BOOKS, str(venue), ts_ns // _DAY_NS),
-            (ts_ns, str(venue), instrument_id, bid_px, bid_sz, ask_px, ask_sz),
+            (BOOKS, source, ts_ns // _DAY_NS),
+            (ts_ns, source, instrument_id, bid_px, bid_sz, ask_px, ask_sz),
         )
 
     def trade(
@@ -286,11 +289,30 @@ class RecordingWriter:
     def flush(self) -> None:
         """Write every buffered row, one new part file per partition. A partition that cannot
         be written is counted in ``lost_rows`` and reported; the others are still written."""
+        self.write_batch(self.take())
+
+    def take(self) -> dict[PartitionKey, list[tuple[Any, ...]]]:
+        """Hand over the buffered rows (the buffers start empty again). With
+        :meth:`write_batch` this splits a flush: take on the thread that appends, write on
+        another (the live service does, so Parquet encoding never stalls its event loop)."""
         if not self._open:
             raise RecordingError(f"recording {self.path} is not open for writing")
         buffers, self._buffers = self._buffers, {}
         self.buffered_rows = 0
         self._last_flush = self._clock()
+        return buffers
+
+    def take_if_due(self) -> dict[PartitionKey, list[tuple[Any, ...]]]:
+        """:meth:`take` when ``flush_seconds`` have passed since the last flush, else nothing."""
+        if (
+            self.flush_seconds is not None
+            and self._clock() - self._last_flush >= self.flush_seconds
+        ):
+            return self.take()
+        return {}
+
+    def write_batch(self, buffers: dict[PartitionKey, list[tuple[Any, ...]]]) -> None:
+        """Write taken rows as part files; safe to run beside appends and other writes."""
         failures: list[str] = []
         for key in sorted(buffers):
             rows = buffers[key]
@@ -317,15 +339,17 @@ class RecordingWriter:
         table = key[0]
         directory = self._directory(key)
         directory.mkdir(parents=True, exist_ok=True)
-        name = f"part-{self._next_part:08d}.parquet"
-        self._next_part += 1
+        with self._parts_lock:  # parts may be written from two threads at once
+            name = f"part-{self._next_part:08d}.parquet"
+            self._next_part += 1
         frame = _frame(table, rows)
         temporary = directory / f".{name}.tmp"
         frame.write_parquet(temporary, compression="zstd", statistics=True)
         temporary.replace(directory / name)
-        self.parts_written += 1
-        self.rows_written += len(rows)
-        self.rows_by_table[table] += len(rows)
+        with self._parts_lock:
+            self.parts_written += 1
+            self.rows_written += len(rows)
+            self.rows_by_table[table] += len(rows)
 
 
 def _frame(table: str, rows: list[tuple[Any, ...]]) -> pl.DataFrame:
@@ -341,7 +365,7 @@ def _frame(table: str, rows: list[tuple[Any, ...]]) -> pl.DataFrame:
     return pl.DataFrame(series)
 
 
-def _list_column(name: str, values: tuple[list[int], ...]) -> pl.Series:
+def _list_column(name: str, values: tuple[Sequence[int], ...]) -> pl.Series:
     rows = len(values)
     flat = [item for value in values for item in value]
     owner = [index for index, value in enumerate(values) for _ in value]

@@ -715,6 +715,20 @@ class Exchange:
             if o.is_open and o.market_key == market_key
         ]
 
+    def forget_finished_orders(self) -> int:
+        """Drop finished orders and the fill and request logs, keeping memory flat over a long
+        run in simulated time that nobody queries (a synthetic recording). A simulator serving
+        clients must not call it: they may look those orders up."""
+        for orders in self._open.values():
+            for order_id in [oid for oid, order in orders.items() if not order.is_open]:
+                del orders[order_id]
+        finished = [oid for oid, order in self.orders.items() if not order.is_open]
+        for order_id in finished:
+            del self.orders[order_id]
+        self.fills.clear()
+        self.received.clear()
+        return len(finished)
+
     def detach_listeners(self) -> list[Listener]:
         """Remove every listener (e.g. protocol servers built only to render payloads)."""
         detached, self._listeners = self._listeners, []

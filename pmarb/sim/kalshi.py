@@ -349,6 +349,12 @@ class KalshiVenue:
                 for k in keys
                 if self.scenario.events[k].meta.get("series") == params["series_ticker"]
             ]
+        if params.get("status") == "open":  # an event is open while any of its markets is
+            keys = [
+                k
+                for k in keys
+                if any(self.exchange.markets[m].is_open for m in self.scenario.events[k].markets)
+            ]
         limit = min(max(_int(params.get("limit"), 200), 1), 200)
         start = _int(params.get("cursor"), 0) if params.get("cursor") else 0
         page = keys[start : start + limit]

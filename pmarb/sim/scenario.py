@@ -768,11 +768,15 @@ class Scenario:
     def _mids(self) -> dict[str, int]:
         mids: dict[str, int] = {}
         for key, market in self.exchange.markets.items():
+            if not market.is_open:
+                continue  # nobody quotes a closed market (and its model need not run)
             tick = market.tick_units
             # Round the fair value first so a tick-aligned offset moves the quotes exactly.
             mids[key] = _round_to(self.fair(key), tick) + self.quoting[key].offset
         for event in self.events.values():
             if event.gap is None or len(event.markets) < 2:
+                continue
+            if any(key not in mids for key in event.markets):
                 continue
             # Shift the mids (in whole ticks) until the asks of all outcomes sum to 1 − gap.
             half = self._half_spread_units()

@@ -371,7 +371,7 @@ class MarketDataService:
 
     async def _flush(self) -> None:
         if self.recorder is not None:
-            self.recorder.flush_if_due()
+            await self.recorder.flush_in_background()
 
     def _stop_recording(self) -> None:
         if self.recorder is not None:

@@ -15,6 +15,8 @@ import pytest
 
 from tests.support import clean_env
 
+pytestmark = pytest.mark.slow
+
 LIFECYCLES = 30
 KILLS = 5
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,6 +30,8 @@ from pmarb.strategies.base import StrategyBudget
 from pmarb.workflows.opportunity import LifecycleStatus, OpportunityInput, OpportunityWorkflow
 from tests.sim_support import Keys, make_keys, simulator
 from tests.support import clean_env, eventually
+
+pytestmark = pytest.mark.slow
 
 ORDER_DELAY = 3.0
 GRACE = 30
@@ -64,7 +67,8 @@ class SlowOrderRelay:
 
         async def outbound() -> None:
             while data := await reader.read(65536):
-                if data.startswith(b"POST /trade-api/v2/portfolio/orders"):
+                request_line = data.split(b"\r\n", 1)[0]
+                if request_line.startswith(b"POST ") and b"/orders" in request_line:
                     self.order_arrived.set()
                     await asyncio.sleep(self.delay)
                 up_writer.write(data)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from pmarb.domain.market import Market, VenueId
@@ -27,8 +29,10 @@ from pmarb.workflows.opportunity import (
     OpportunityInput,
     OpportunityWorkflow,
 )
+from pmarb.workflows.search_attributes import STAGE
 from tests.marketdata.harness import advance, running_service, settings_for
 from tests.sim_support import make_keys, simulator
+from tests.support import eventually
 from tests.workflows.golden import record_golden
 
 ROOMY = RiskLimits(bankroll=D("100000"))
@@ -103,6 +107,60 @@ async def run_lifecycle(service: MarketDataService, opp: Opportunity, strategy: 
 async def ledger(database_url: str, workflow_id: str) -> Any:
     async with await connect(database_url) as conn:
         return await workflow_orders(conn, workflow_id)
+
+
+async def test_a_filled_pair_holds_until_resolution_then_settles(
+    temporal_env: WorkflowEnvironment, database_url: str, tmp_path: Path
+) -> None:
+    keys = make_keys()
+    client = temporal_env.client
+    async with simulator(keys, settings={"taker_probability": 0}) as sim:
+        settings = settings_for(
+            sim, keys, database_url, client.service_client.config.target_host, tmp_path, risk=ROOMY
+        )
+        sim.inject_steady_state()
+        sim.inject_cross_venue_gap("fed-dec-cut", D("0.08"), cheap=VenueId.KALSHI)
+        async with running_service(sim, settings, client, trade=False) as service:
+            await advance(sim, 3, service)
+            kalshi, poly = fed_pair(service, sim)
+            _, _, k_depth = buy_leg(service, kalshi, Outcome.YES, D(1))
+            _, _, p_depth = buy_leg(service, poly, Outcome.NO, D(1))
+            size = min(k_depth, p_depth, D(40))
+            k_leg, k_quote, _ = buy_leg(service, kalshi, Outcome.YES, size)
+            p_leg, p_quote, _ = buy_leg(service, poly, Outcome.NO, size)
+            # Resolution is due at once: the hold goes straight to waiting for the venues.
+            opp = replace(
+                opportunity([k_leg, p_leg], [k_quote, p_quote], size),
+                resolves_at=datetime.now(UTC),
+            )
+            lifecycle = asyncio.create_task(run_lifecycle(service, opp, "atomic-arb"))
+
+            async def holding() -> bool:
+                try:
+                    description = await client.get_workflow_handle(opp.workflow_id).describe()
+                except RPCError:  # not started yet
+                    return False
+                return description.typed_search_attributes.get(STAGE) == "hold"
+
+            await eventually(holding, bool, timeout=60)
+            # The same contract on both venues settles YES: Kalshi YES pays 1, Polymarket NO 0.
+            for market in sim.pair("fed-dec-cut").values():
+                sim.resolve_market(market.key, Outcome.YES)
+            result = await lifecycle
+        assert result.status is LifecycleStatus.SETTLED, result
+        cost = sum(leg.limit_price for leg in opp.legs) * size
+        assert result.realized_pnl is not None and 0 < result.realized_pnl < size - cost + D(1)
+        orders = await ledger(database_url, opp.workflow_id)
+        assert [o.filled_size for o in orders if o.purpose is OrderPurpose.OPEN] == [size, size]
+        async with await connect(database_url) as conn:
+            row = await (
+                await conn.execute(
+                    "select status, pnl from trade_requests where workflow_id = %s",
+                    (opp.workflow_id,),
+                )
+            ).fetchone()
+        assert row is not None and row["status"] == "settled" and row["pnl"] == result.realized_pnl
+        await record_golden(client, opp.workflow_id, "happy")
 
 
 async def test_a_failed_leg_unwinds_the_filled_one(

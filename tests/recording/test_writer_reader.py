@@ -241,3 +241,31 @@ def test_metadata_round_trip(tmp_path: Path) -> None:
     )
     RecordingWriter(tmp_path / "meta", metadata=metadata).open().close()
     assert open_recording(tmp_path / "meta").metadata == metadata
+
+
+def test_parts_written_on_another_thread_while_rows_are_appended(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "threads"
+    writer = RecordingWriter(path, max_buffered_rows=1_000, flush_seconds=None).open()
+    batches: list[dict[tuple[str, str, int], list[tuple[object, ...]]]] = []
+    done = threading.Event()
+
+    def background() -> None:
+        while not done.is_set() or batches:
+            if batches:
+                writer.write_batch(batches.pop(0))
+
+    worker = threading.Thread(target=background)
+    worker.start()
+    for i in range(20_000):  # forced flushes on this thread, taken batches on the other
+        writer.oracle(NS0 + i, "binance", "BTCUSDT", "trade", i)
+        if i % 700 == 0:
+            batches.append(writer.take())
+    done.set()
+    worker.join()
+    writer.close()
+    values = open_recording(path).frame("oracle")["value_micros"].to_list()
+    assert sorted(values) == list(range(20_000))
+    names = [p.name for p in path.rglob("part-*.parquet")]
+    assert len(names) == len(set(names)) == writer.parts_written

@@ -14,7 +14,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 GOLDEN_DIR = Path(__file__).parent
-GOLDEN_PATHS = ("unwind", "halt")
+GOLDEN_PATHS = ("happy", "unwind", "halt")
 
 
 def golden_file(name: str) -> Path:
