@@ -138,8 +138,9 @@ def scan(
 
     from pmarb.cli import fail, settings_or_exit
     from pmarb.recording.reader import open_recording
-    from pmarb.recording.replay import ReplayScanner, opportunity_json, scanner_config
+    from pmarb.recording.replay import ReplayScanner, opportunity_json
     from pmarb.recording.schema import RecordingError
+    from pmarb.workers.marketdata import scanner_config
 
     settings = settings_or_exit("scan")
     count = 0

@@ -24,8 +24,7 @@ import msgspec
 from pmarb.domain.book import BookSnapshot, Level
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.opportunity import Opportunity
-from pmarb.domain.oracle import OracleSource, OracleTick, TickKind, series_key
-from pmarb.domain.risk import RiskLimits
+from pmarb.domain.oracle import OracleSource, OracleTick, TickKind
 from pmarb.oracles.fair_value.live import LiveFairValues
 from pmarb.recording.reader import Bound, Recording
 from pmarb.recording.schema import (
@@ -38,23 +37,7 @@ from pmarb.recording.schema import (
 from pmarb.scanner.config import ScannerConfig
 from pmarb.scanner.detectors import MatchedPair
 from pmarb.scanner.scanner import Scanner
-
-# The series that price each asset, best first (as the live service uses them).
-FAIR_VALUE_SERIES = {
-    "BTC": [
-        series_key(OracleSource.BINANCE, "BTCUSDT", TickKind.TRADE),
-        series_key(OracleSource.BINANCE, "BTCUSDT", TickKind.MID),
-    ]
-}
-
-
-def scanner_config(risk: RiskLimits) -> ScannerConfig:
-    """The thresholds the live service scans with under ``risk`` (same formula as live)."""
-    return ScannerConfig(
-        max_book_age_seconds=risk.stale_quote_seconds * 2,
-        max_oracle_age_seconds=risk.stale_quote_seconds,
-        max_slippage=risk.max_slippage,
-    )
+from pmarb.workers.marketdata import FAIR_VALUE_PROXIES
 
 
 class ReplayBooks:
@@ -138,7 +121,7 @@ class ReplayScanner:
         self.now = datetime.fromtimestamp(0, UTC)
         self.books = {venue: ReplayBooks(venue) for venue in VenueId}
         self.fair_values = LiveFairValues(
-            FAIR_VALUE_SERIES,
+            FAIR_VALUE_PROXIES,
             max_age_seconds=self.config.max_oracle_age_seconds,
             clock=self._clock,
         )
