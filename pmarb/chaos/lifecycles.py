@@ -128,8 +128,8 @@ class Pair:
             size = min(yes.depth, no.depth) + 1  # the thinner best level cannot fill it
         now = datetime.now(UTC)
         legs = (
-            _leg(self.kalshi, Outcome.YES, yes.best_ask, size),
-            _leg(self.polymarket, Outcome.NO, no.best_ask, size),
+            buy_leg(self.kalshi, Outcome.YES, yes.best_ask, size),
+            buy_leg(self.polymarket, Outcome.NO, no.best_ask, size),
         )
         quotes = (
             QuoteStamp(VenueId.KALSHI, legs[0].instrument_id, yes.best_ask, yes.depth, now),
@@ -148,7 +148,7 @@ class Pair:
         )
 
 
-def _leg(market: Market, outcome: Outcome, price: Decimal, size: Decimal) -> OpportunityLeg:
+def buy_leg(market: Market, outcome: Outcome, price: Decimal, size: Decimal) -> OpportunityLeg:
     return OpportunityLeg(
         name=f"{market.venue.value}-{outcome.value}",
         venue=market.venue,

@@ -18,10 +18,11 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
-from pmarb.domain.market import Market, VenueId
-from pmarb.domain.opportunity import Opportunity, OpportunityKind, OpportunityLeg, QuoteStamp
+from pmarb.chaos.lifecycles import buy_leg
+from pmarb.domain.market import VenueId
+from pmarb.domain.opportunity import Opportunity, OpportunityKind, QuoteStamp
 from pmarb.domain.orders import OrderPurpose, OrderStatus
-from pmarb.domain.parity import Outcome, Side
+from pmarb.domain.parity import Outcome
 from pmarb.sim import Simulator
 from pmarb.store.db import connect
 from pmarb.store.markets import get_markets
@@ -144,24 +145,6 @@ def _tail(log: Path) -> str:
     return log.read_text()[-3000:]
 
 
-def buy(market: Market, outcome: Outcome, price: D, size: D) -> OpportunityLeg:
-    return OpportunityLeg(
-        name=f"{market.venue.value}-{outcome.value}",
-        venue=market.venue,
-        market_id=market.market_id,
-        instrument_id=market.yes_instrument_id
-        if outcome is Outcome.YES
-        else market.no_instrument_id,
-        outcome=outcome,
-        side=Side.BUY,
-        limit_price=price,
-        size=size,
-        expected_price=price,
-        fees=market.fees,
-        tick_size=market.tick_size,
-    )
-
-
 async def one_leg_fails(sim: Simulator, database_url: str) -> Opportunity:
     """Kalshi YES + Polymarket NO, one contract more than the thinner best level: one FOK
     fills, the other cannot, and the lifecycle must unwind the filled one."""
@@ -180,7 +163,10 @@ async def one_leg_fails(sim: Simulator, database_url: str) -> Opportunity:
     size = min(k_depth, p_depth) + 1
     assert max(k_depth, p_depth) >= size, "the scenario needs unequal depths"
     now = datetime.now(UTC)
-    legs = (buy(k_market, Outcome.YES, k_price, size), buy(p_market, Outcome.NO, p_price, size))
+    legs = (
+        buy_leg(k_market, Outcome.YES, k_price, size),
+        buy_leg(p_market, Outcome.NO, p_price, size),
+    )
     return Opportunity(
         kind=OpportunityKind.CROSS_VENUE,
         business_key=f"graceful-{uuid.uuid4().hex[:10]}",

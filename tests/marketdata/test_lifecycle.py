@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -91,6 +94,42 @@ def opportunity(legs: list[OpportunityLeg], quotes: list[QuoteStamp], size: D) -
     )
 
 
+@asynccontextmanager
+async def gapped_fed_pair(
+    client: Client, database_url: str, tmp_path: Path, *, paper_latency: float | None = None
+) -> AsyncIterator[tuple[Any, MarketDataService, Market, Market]]:
+    """The simulator's same-contract pair with Kalshi 0.08 cheap, seen by a running service."""
+    keys = make_keys()
+    async with simulator(keys, settings={"taker_probability": 0}) as sim:
+        settings = settings_for(
+            sim, keys, database_url, client.service_client.config.target_host, tmp_path, risk=ROOMY
+        )
+        if paper_latency is not None:
+            venues = settings.venues.model_copy(update={"paper_latency_seconds": paper_latency})
+            settings = settings.model_copy(update={"venues": venues})
+        sim.inject_steady_state()
+        sim.inject_cross_venue_gap("fed-dec-cut", D("0.08"), cheap=VenueId.KALSHI)
+        async with running_service(sim, settings, client, trade=False) as service:
+            await advance(sim, 3, service)
+            kalshi, poly = fed_pair(service, sim)
+            yield sim, service, kalshi, poly
+
+
+def best_depths(service: MarketDataService, kalshi: Market, poly: Market) -> tuple[D, D]:
+    return (
+        buy_leg(service, kalshi, Outcome.YES, D(1))[2],
+        buy_leg(service, poly, Outcome.NO, D(1))[2],
+    )
+
+
+def pair_opportunity(
+    service: MarketDataService, kalshi: Market, poly: Market, size: D
+) -> Opportunity:
+    k_leg, k_quote, _ = buy_leg(service, kalshi, Outcome.YES, size)
+    p_leg, p_quote, _ = buy_leg(service, poly, Outcome.NO, size)
+    return opportunity([k_leg, p_leg], [k_quote, p_quote], size)
+
+
 async def run_lifecycle(service: MarketDataService, opp: Opportunity, strategy: str) -> Any:
     assert service.client is not None
     return await service.client.execute_workflow(
@@ -112,41 +151,25 @@ async def ledger(database_url: str, workflow_id: str) -> Any:
 async def test_a_filled_pair_holds_until_resolution_then_settles(
     temporal_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
-    keys = make_keys()
     client = temporal_env.client
-    async with simulator(keys, settings={"taker_probability": 0}) as sim:
-        settings = settings_for(
-            sim, keys, database_url, client.service_client.config.target_host, tmp_path, risk=ROOMY
-        )
-        sim.inject_steady_state()
-        sim.inject_cross_venue_gap("fed-dec-cut", D("0.08"), cheap=VenueId.KALSHI)
-        async with running_service(sim, settings, client, trade=False) as service:
-            await advance(sim, 3, service)
-            kalshi, poly = fed_pair(service, sim)
-            _, _, k_depth = buy_leg(service, kalshi, Outcome.YES, D(1))
-            _, _, p_depth = buy_leg(service, poly, Outcome.NO, D(1))
-            size = min(k_depth, p_depth, D(40))
-            k_leg, k_quote, _ = buy_leg(service, kalshi, Outcome.YES, size)
-            p_leg, p_quote, _ = buy_leg(service, poly, Outcome.NO, size)
-            # Resolution is due at once: the hold goes straight to waiting for the venues.
-            opp = replace(
-                opportunity([k_leg, p_leg], [k_quote, p_quote], size),
-                resolves_at=datetime.now(UTC),
-            )
-            lifecycle = asyncio.create_task(run_lifecycle(service, opp, "atomic-arb"))
+    async with gapped_fed_pair(client, database_url, tmp_path) as (sim, service, kalshi, poly):
+        size = min(*best_depths(service, kalshi, poly), D(40))
+        # Resolution is due at once: the hold goes straight to waiting for the venues.
+        opp = replace(pair_opportunity(service, kalshi, poly, size), resolves_at=datetime.now(UTC))
+        lifecycle = asyncio.create_task(run_lifecycle(service, opp, "atomic-arb"))
 
-            async def holding() -> bool:
-                try:
-                    description = await client.get_workflow_handle(opp.workflow_id).describe()
-                except RPCError:  # not started yet
-                    return False
-                return description.typed_search_attributes.get(STAGE) == "hold"
+        async def holding() -> bool:
+            try:
+                description = await client.get_workflow_handle(opp.workflow_id).describe()
+            except RPCError:  # not started yet
+                return False
+            return description.typed_search_attributes.get(STAGE) == "hold"
 
-            await eventually(holding, bool, timeout=60)
-            # The same contract on both venues settles YES: Kalshi YES pays 1, Polymarket NO 0.
-            for market in sim.pair("fed-dec-cut").values():
-                sim.resolve_market(market.key, Outcome.YES)
-            result = await lifecycle
+        await eventually(holding, bool, timeout=60)
+        # The same contract on both venues settles YES: Kalshi YES pays 1, Polymarket NO 0.
+        for market in sim.pair("fed-dec-cut").values():
+            sim.resolve_market(market.key, Outcome.YES)
+        result = await lifecycle
         assert result.status is LifecycleStatus.SETTLED, result
         cost = sum(leg.limit_price for leg in opp.legs) * size
         assert result.realized_pnl is not None and 0 < result.realized_pnl < size - cost + D(1)
@@ -166,26 +189,14 @@ async def test_a_filled_pair_holds_until_resolution_then_settles(
 async def test_a_failed_leg_unwinds_the_filled_one(
     temporal_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
-    keys = make_keys()
     client = temporal_env.client
-    async with simulator(keys, settings={"taker_probability": 0}) as sim:
-        settings = settings_for(
-            sim, keys, database_url, client.service_client.config.target_host, tmp_path, risk=ROOMY
-        )
-        sim.inject_steady_state()
-        sim.inject_cross_venue_gap("fed-dec-cut", D("0.08"), cheap=VenueId.KALSHI)
-        async with running_service(sim, settings, client, trade=False) as service:
-            await advance(sim, 3, service)
-            kalshi, poly = fed_pair(service, sim)
-            _, _, kalshi_depth = buy_leg(service, kalshi, Outcome.YES, D(1))
-            _, _, poly_depth = buy_leg(service, poly, Outcome.NO, D(1))
-            # One more than the thinner best level: that FOK cannot fill, the other can.
-            size = min(kalshi_depth, poly_depth) + 1
-            assert max(kalshi_depth, poly_depth) >= size, "need unequal depths"
-            k_leg, k_quote, _ = buy_leg(service, kalshi, Outcome.YES, size)
-            p_leg, p_quote, _ = buy_leg(service, poly, Outcome.NO, size)
-            opp = opportunity([k_leg, p_leg], [k_quote, p_quote], size)
-            result = await run_lifecycle(service, opp, "atomic-arb")
+    async with gapped_fed_pair(client, database_url, tmp_path) as (_, service, kalshi, poly):
+        depths = best_depths(service, kalshi, poly)
+        # One more than the thinner best level: that FOK cannot fill, the other can.
+        size = min(depths) + 1
+        assert max(depths) >= size, "need unequal depths"
+        opp = pair_opportunity(service, kalshi, poly, size)
+        result = await run_lifecycle(service, opp, "atomic-arb")
         assert result.status is LifecycleStatus.UNWOUND, result
         await record_golden(client, opp.workflow_id, "unwind")
         orders = await ledger(database_url, opp.workflow_id)
@@ -209,32 +220,21 @@ async def test_a_failed_leg_unwinds_the_filled_one(
 async def test_a_halt_during_leg_placement_stops_the_hedge_and_unwinds(
     temporal_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
-    keys = make_keys()
     client = temporal_env.client
-    async with simulator(keys, settings={"taker_probability": 0}) as sim:
-        settings = settings_for(
-            sim, keys, database_url, client.service_client.config.target_host, tmp_path, risk=ROOMY
-        )
-        settings = settings.model_copy(
-            update={"venues": settings.venues.model_copy(update={"paper_latency_seconds": 1.5})}
-        )
-        sim.inject_steady_state()
-        sim.inject_cross_venue_gap("fed-dec-cut", D("0.08"), cheap=VenueId.KALSHI)
-        async with running_service(sim, settings, client, trade=False) as service:
-            await advance(sim, 3, service)
-            kalshi, poly = fed_pair(service, sim)
-            k_leg, k_quote, k_depth = buy_leg(service, kalshi, Outcome.YES, D(1))
-            p_leg, p_quote, p_depth = buy_leg(service, poly, Outcome.NO, D(1))
-            size = min(k_depth, p_depth, D(40))
-            k_leg, k_quote, _ = buy_leg(service, kalshi, Outcome.YES, size)
-            p_leg, p_quote, _ = buy_leg(service, poly, Outcome.NO, size)
-            opp = opportunity([k_leg, p_leg], [k_quote, p_quote], size)
-            lifecycle = asyncio.create_task(run_lifecycle(service, opp, "leg-and-hedge"))
-            await asyncio.sleep(0.7)  # the first leg is in flight (paper latency 1.5 s)
-            async with await connect(database_url) as conn:
-                await set_halted(conn, halted=True, reason="test halt", actor="test")
-                await conn.commit()
-            result = await lifecycle
+    async with gapped_fed_pair(client, database_url, tmp_path, paper_latency=1.5) as (
+        _,
+        service,
+        kalshi,
+        poly,
+    ):
+        size = min(*best_depths(service, kalshi, poly), D(40))
+        opp = pair_opportunity(service, kalshi, poly, size)
+        lifecycle = asyncio.create_task(run_lifecycle(service, opp, "leg-and-hedge"))
+        await asyncio.sleep(0.7)  # the first leg is in flight (paper latency 1.5 s)
+        async with await connect(database_url) as conn:
+            await set_halted(conn, halted=True, reason="test halt", actor="test")
+            await conn.commit()
+        result = await lifecycle
         assert result.status is LifecycleStatus.HALTED, result
         await record_golden(client, opp.workflow_id, "halt")
         orders = await ledger(database_url, opp.workflow_id)
