@@ -27,18 +27,12 @@ from typing import Any
 import httpx
 
 from pmarb.infra.supervisor import Supervisor
+from pmarb.sim.faults import FAMILIES as SERVER_FAMILIES
 from pmarb.store.db import connect
 from pmarb.store.feed_health import FeedHealthRow, read_feed_health
 
-FAMILIES = ("polymarket", "kalshi", "binance")
-# Fault targets that are servers rather than venue families (see pmarb.sim.faults.FAMILIES).
-SERVER_FAMILY = {
-    "gamma": "polymarket",
-    "clob": "polymarket",
-    "polymarket_ws": "polymarket",
-    "kalshi_ws": "kalshi",
-    "binance_ws": "binance",
-}
+# The venue families a fault can hit, from the simulator's own server map.
+FAMILIES = tuple(sorted(set(SERVER_FAMILIES.values())))
 PROGRESS_SECONDS = 30.0
 # Time the client may take to notice a silence beyond the stale limit itself (feed health is
 # checked on a timer, a fill already past its check completes).
@@ -77,7 +71,7 @@ def silence_windows(history: Iterable[Mapping[str, Any]]) -> list[SilenceWindow]
         if seconds is None:
             continue
         target = record.get("target")
-        families = FAMILIES if target is None else (SERVER_FAMILY.get(target, target),)
+        families = FAMILIES if target is None else (SERVER_FAMILIES.get(target, target),)
         start = float(record["wall"])
         windows.extend(SilenceWindow(f, start, start + float(seconds)) for f in families)
     return windows
