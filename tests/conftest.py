@@ -12,12 +12,13 @@ import psycopg
 import pytest
 from psycopg import sql
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from pmarb.infra.binaries import temporal_cli, temporal_test_server
+from pmarb.infra.temporal import dynamic_config_args
 from pmarb.store import migrate
 from pmarb.store.db import connect
+from pmarb.workers.converter import data_converter
 from pmarb.workflows import search_attributes
 from tests.support import embedded_postgres
 
@@ -91,15 +92,9 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_cli()),
         search_attributes=list(search_attributes.ALL),
-        data_converter=pydantic_data_converter,
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "system.enableEagerWorkflowStart=true",
-            "--dynamic-config-value",
-            "system.forceSearchAttributesCacheRefreshOnRead=true",
-            "--dynamic-config-value",
-            "limit.historyCount.suggestContinueAsNew=50",
-        ],
+        data_converter=data_converter,
+        # A short history limit, so continue-as-new is exercised within a test.
+        dev_server_extra_args=dynamic_config_args("limit.historyCount.suggestContinueAsNew=50"),
     )
     yield env
     await env.shutdown()
@@ -115,7 +110,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """The Java time-skipping test server. Time is global to it: tests using it run serially."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal_test_server()),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     yield env
     await env.shutdown()

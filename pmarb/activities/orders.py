@@ -173,13 +173,20 @@ class OrderActivities:
             raise ApplicationError(
                 f"trading is halted ({halted}); no order sent", type=HALTED, non_retryable=True
             )
-        results = await asyncio.gather(
+        sending = asyncio.gather(
             *(
                 self._send(order, leg, is_new)
                 for (order, leg), is_new in zip(orders, fresh, strict=True)
             ),
             return_exceptions=True,
         )
+        try:
+            results = await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            # An order on the wire cannot be called back: let every send finish, so the ledger
+            # holds what the venue accepted before the compensations read it.
+            await sending
+            raise
         retryable = [r for r in results if isinstance(r, RetryableVenueError)]
         unexpected = [r for r in results if isinstance(r, BaseException) and r not in retryable]
         if unexpected:

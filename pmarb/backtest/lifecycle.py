@@ -28,7 +28,6 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -59,6 +58,7 @@ from pmarb.risk.rules import decide
 from pmarb.store.orders import net_holding
 from pmarb.store.trades import summarise
 from pmarb.venues.store import FEED_KEY
+from pmarb.workers.converter import data_converter
 from pmarb.workers.worker import workflow_runner
 from pmarb.workflows.opportunity import (
     HEDGE_PAUSE,
@@ -495,7 +495,7 @@ def compare_lifecycles(dataset: Dataset, result: BacktestResult, size: int) -> d
     async def main() -> dict[str, Any]:
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=str(temporal_test_server()),
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter,
         )
         try:
             return await run_lifecycles(env.client, dataset, result, sample_of(result, size))

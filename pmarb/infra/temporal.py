@@ -12,6 +12,20 @@ from temporalio.client import Client
 from pmarb.infra.binaries import temporal_cli
 from pmarb.workflows.search_attributes import dev_server_flags
 
+# Eager workflow start and eager activities skip a matching round trip on the decision path
+# (ARCHITECTURE.md, latency budget); search attributes registered at start-up must be usable at
+# once by the first workflow.
+DYNAMIC_CONFIG = (
+    "system.enableEagerWorkflowStart=true",
+    "system.enableActivityEagerExecution=true",
+    "system.forceSearchAttributesCacheRefreshOnRead=true",
+)
+
+
+def dynamic_config_args(*extra: str) -> list[str]:
+    """``--dynamic-config-value`` arguments for the dev server: pmarb's settings, then ``extra``."""
+    return [arg for value in (*DYNAMIC_CONFIG, *extra) for arg in ("--dynamic-config-value", value)]
+
 
 class TemporalStartError(Exception):
     pass
@@ -48,10 +62,7 @@ class DevServer:
             "--ui-disable-news-fetch",
             "--log-level",
             "warn",
-            "--dynamic-config-value",
-            "system.enableEagerWorkflowStart=true",
-            "--dynamic-config-value",
-            "system.forceSearchAttributesCacheRefreshOnRead=true",
+            *dynamic_config_args(),
         ]
         for flag in dev_server_flags():
             argv += ["--search-attribute", flag]

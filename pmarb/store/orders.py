@@ -52,7 +52,7 @@ async def halt_and_record_intents(
     Returns the halt reason (None when trading) and, per order, whether its intent is new. When
     halted and the orders add risk, nothing is written: the caller must not send them.
     """
-    async with conn.transaction(), conn.pipeline():
+    async with conn.pipeline(), conn.transaction():
         halt_cursor = conn.cursor(row_factory=tuple_row)
         await halt_cursor.execute("select halted, halt_reason from risk_state")
         cursors = []
@@ -91,8 +91,9 @@ async def halt_and_record_intents(
                 ),
             )
             cursors.append(cursor)
-        halt = await halt_cursor.fetchone()
-        fresh = [cursor.rowcount == 1 for cursor in cursors]
+    # Read only now: fetching inside the pipeline would cost a round trip before the COMMIT.
+    halt = await halt_cursor.fetchone()
+    fresh = [cursor.rowcount == 1 for cursor in cursors]
     if halt is None or not halt[0]:
         return None, fresh
     return str(halt[1] or "halted"), fresh

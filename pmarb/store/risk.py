@@ -119,13 +119,13 @@ async def check_and_reserve(
 ) -> RiskDecision:
     """Decide, record the trade request and (if approved) reserve; all or nothing.
 
-    Pipelined: the lock and every read travel together, then every write; the decision costs
-    two round trips to the database whatever the number of legs.
+    Pipelined, BEGIN included: the lock and every read travel together, then every write and
+    the COMMIT; the decision costs two round trips to the database whatever the number of legs.
     """
     markets = list(merged_legs(request.legs))
     venues = sorted({venue for venue, _ in markets})
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    async with conn.transaction(), conn.pipeline():
+    async with conn.pipeline(), conn.transaction():
         cursor = conn.cursor(row_factory=dict_row)
         await cursor.execute("select 1 from risk_state for update")
         await cursor.execute(

@@ -1,11 +1,11 @@
-"""The one way pmarb connects to Temporal: the pydantic converter, so Decimal round-trips."""
+"""The one way pmarb connects to Temporal: with pmarb's data converter (pydantic JSON)."""
 
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, TLSConfig
 
+from pmarb.workers.converter import data_converter
 from pmarb.workflows import search_attributes
 
 
@@ -21,7 +21,7 @@ async def connect_client(
         namespace=namespace,
         api_key=api_key,
         tls=TLSConfig() if tls or api_key else False,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
 
 

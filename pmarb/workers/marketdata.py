@@ -71,6 +71,7 @@ from pmarb.venues.factory import LiveVenue, build_live_venues, trading_venues
 from pmarb.venues.kalshi.adapter import KalshiVenue
 from pmarb.venues.polymarket.adapter import PolymarketVenue
 from pmarb.workers.client import connect_client
+from pmarb.workers.heap import startup_heap_frozen
 from pmarb.workers.worker import workflow_runner
 from pmarb.workflows import search_attributes
 from pmarb.workflows.opportunity import OpportunityInput, OpportunityWorkflow
@@ -339,16 +340,17 @@ class MarketDataService:
             loops.append(self._every(stop, self.settings.recording.flush_seconds, self._flush))
         tasks += [asyncio.create_task(loop) for loop in loops]
         try:
-            async with worker:
-                if self._on_ready is not None:
-                    await self._on_ready(self)
-                log.info(
-                    "market data running: %d markets, %d feeds, %s",
-                    len(self.markets),
-                    len(runners),
-                    "paper" if settings.paper else "LIVE",
-                )
-                await stop.wait()
+            with startup_heap_frozen():
+                async with worker:
+                    if self._on_ready is not None:
+                        await self._on_ready(self)
+                    log.info(
+                        "market data running: %d markets, %d feeds, %s",
+                        len(self.markets),
+                        len(runners),
+                        "paper" if settings.paper else "LIVE",
+                    )
+                    await stop.wait()
         finally:
             for task in tasks:
                 task.cancel()

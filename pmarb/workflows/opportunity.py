@@ -78,6 +78,8 @@ DECISION_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=5),
 )
 HEDGE_PAUSE = timedelta(milliseconds=500)
+# Workflow versions (``workflow.patched``): histories from before a change replay the old path.
+LOCAL_OPENING_ORDERS = "local-opening-orders"
 
 
 class LifecycleStatus(StrEnum):
@@ -174,6 +176,8 @@ class OpportunityWorkflow:
                 settled = await self._hold(bid)
                 status = LifecycleStatus.SETTLED
         except BaseException as e:
+            if isinstance(e, GeneratorExit):
+                raise  # the worker evicting this run from its cache: nothing to compensate
             cancelled = is_cancelled_exception(e) or isinstance(e, asyncio.CancelledError)
             halted = _caused_by(e, HALTED)
             self._enter("unwind")
@@ -336,22 +340,38 @@ class OpportunityWorkflow:
         timeout = max(remaining, timedelta(seconds=1))
         if purpose is OrderPurpose.EXIT:
             timeout = timedelta(seconds=30)
-        outcomes = await workflow.execute_activity_method(
-            OrderActivities.place_orders,
-            PlaceOrdersInput(
-                workflow_id=workflow_id,
-                strategy=bid.strategy,
-                purpose=purpose,
-                orders=items,
-                expires_at=bid.valid_until,
-            ),
-            task_queue=self._request.orders_task_queue,
-            schedule_to_close_timeout=timeout,
-            retry_policy=FORWARD_RETRY,
-            # A placement in flight must finish before compensation reads what it filled.
-            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-            summary=f"{purpose.value}: {', '.join(o.leg for o in orders)}",
+        placement = PlaceOrdersInput(
+            workflow_id=workflow_id,
+            strategy=bid.strategy,
+            purpose=purpose,
+            orders=items,
+            expires_at=bid.valid_until,
         )
+        summary = f"{purpose.value}: {', '.join(o.leg for o in orders)}"
+        if purpose is OrderPurpose.OPEN and workflow.patched(LOCAL_OPENING_ORDERS):
+            # The opening orders are the decision latency: as a local activity they leave in the
+            # workflow task that holds the risk decision, without a round trip through the
+            # server. Safe to re-run after a crash: placement looks each order up by its client
+            # id first.
+            outcomes = await workflow.execute_local_activity_method(
+                OrderActivities.place_orders,
+                placement,
+                schedule_to_close_timeout=timeout,
+                retry_policy=FORWARD_RETRY,
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                summary=summary,
+            )
+        else:
+            outcomes = await workflow.execute_activity_method(
+                OrderActivities.place_orders,
+                placement,
+                task_queue=self._request.orders_task_queue,
+                schedule_to_close_timeout=timeout,
+                retry_policy=FORWARD_RETRY,
+                # A placement in flight must finish before compensation reads what it filled.
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                summary=summary,
+            )
         for item, outcome in zip(items, outcomes, strict=True):
             for compensation in self._compensations:
                 if compensation.order.leg == item.order.leg and not compensation.client_order_id:

@@ -224,9 +224,11 @@ async def test_sigterm_lets_an_order_in_flight_finish_and_the_next_start_resumes
         opens = [o for o in orders if o.purpose is OrderPurpose.OPEN]
         assert len(opens) == 2, orders
         assert all(o.status is not OrderStatus.PENDING for o in opens), opens
+        # The opening orders are a local activity: its result reaches the history only with the
+        # workflow task, which a stopping worker may not complete. The ledger above is what
+        # matters; the next start re-runs the placement, which finds both orders by client id.
         history = await handle.fetch_history()
         types = [event.event_type for event in history.events]
-        assert EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED in types, "the placement completed"
         assert EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT not in types
         assert EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED not in types
 

@@ -15,10 +15,13 @@ from temporalio.client import Client
 
 GOLDEN_DIR = Path(__file__).parent
 GOLDEN_PATHS = ("happy", "unwind", "halt")
+# Histories recorded by earlier workflow versions, kept verbatim: a workflow still running since
+# then (an arb holds until its market resolves) must replay on today's code.
+EARLIER_VERSIONS = ("v1-remote-opening-orders",)
 
 
-def golden_file(name: str) -> Path:
-    return GOLDEN_DIR / f"{name}.json"
+def golden_file(name: str, version: str | None = None) -> Path:
+    return (GOLDEN_DIR / version if version else GOLDEN_DIR) / f"{name}.json"
 
 
 async def record_golden(client: Client, workflow_id: str, name: str) -> None:
