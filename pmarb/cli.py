@@ -197,6 +197,7 @@ def demo(
 def worker() -> None:
     """Run the Temporal worker (workflows and activities)."""
     from pmarb.infra.runtime import NotRunningError, resolve_endpoints
+    from pmarb.workers.process_exit import exit_without_finalizing
     from pmarb.workers.worker import run_worker
 
     settings = settings_or_exit("worker")
@@ -205,6 +206,7 @@ def worker() -> None:
     except NotRunningError as e:
         raise fail(str(e)) from None
     asyncio.run(run_worker(settings, endpoints))
+    exit_without_finalizing()
 
 
 @app.command()
@@ -212,6 +214,7 @@ def marketdata() -> None:
     """Run the market-data service: feeds, books, scanner, and the trading worker."""
     from pmarb.infra.runtime import NotRunningError, resolve_endpoints
     from pmarb.workers.marketdata import run_marketdata
+    from pmarb.workers.process_exit import exit_without_finalizing
 
     settings = settings_or_exit("marketdata")
     try:
@@ -219,14 +222,17 @@ def marketdata() -> None:
     except NotRunningError as e:
         raise fail(str(e)) from None
     asyncio.run(run_marketdata(settings, endpoints))
+    exit_without_finalizing()
 
 
 @app.command()
 def api() -> None:
     """Serve the REST API and dashboard."""
     from pmarb.api.server import run_api
+    from pmarb.workers.process_exit import exit_without_finalizing
 
     asyncio.run(run_api(settings_or_exit("api")))
+    exit_without_finalizing()
 
 
 @app.command()

@@ -411,6 +411,15 @@ class Simulator:
     async def _admin_orders(self, request: Request) -> JSON:
         venue = request.query_params.get("venue")
         entries = self.orders_received(venue)
+        since = request.query_params.get("since")  # Unix seconds: only orders received after
+        if since is not None:
+            try:
+                after = float(since)
+            except ValueError:
+                return JSON(
+                    {"error": f"since must be Unix seconds, not {since!r}"}, status_code=400
+                )
+            entries = [entry for entry in entries if entry.received_at >= after]
         return JSON(
             {
                 "received": [entry.__dict__ | {"venue": entry.venue.value} for entry in entries],

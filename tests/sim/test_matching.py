@@ -187,6 +187,7 @@ async def test_kalshi_orders_over_http(sim: Simulator, kalshi_signer: KalshiSign
             headers=kalshi_signer.headers("POST", path),
         )
         assert first.status_code == 502
+        lost_at = sim.orders_received(VenueId.KALSHI)[-1].received_at
         retry = await client.post(
             path.removeprefix("/trade-api/v2"),
             content=compact(lost),
@@ -199,6 +200,14 @@ async def test_kalshi_orders_over_http(sim: Simulator, kalshi_signer: KalshiSign
             if e.client_order_id == "leg-2" and e.result == "accepted"
         ]
         assert len(accepted) == 1
+    # Another process (a benchmark, a test) reads the log through the admin API, from a time on.
+    async with httpx.AsyncClient(base_url=sim.urls.admin) as admin:
+        recent = (await admin.get("/orders", params={"since": lost_at})).json()["received"]
+        assert [(o["client_order_id"], o["result"]) for o in recent] == [
+            ("leg-2", "accepted"),
+            ("leg-2", "duplicate"),
+        ]
+        assert (await admin.get("/orders", params={"since": "yesterday"})).status_code == 400
 
 
 async def test_polymarket_order_from_official_client(sim: Simulator, poly_creds: PolyCreds) -> None:
