@@ -118,10 +118,24 @@ MARKET_EVENT_TYPES: dict[str, type[MarketEvent]] = {
 frame_decoder: msgspec.json.Decoder[list[MarketEvent] | MarketEvent] = msgspec.json.Decoder(
     list[MarketEvent] | MarketEvent
 )
+
+
+class PriceChangeFrame(msgspec.Struct, tag_field="event_type", tag="price_change", gc=False):
+    """:class:`PriceChangeEvent` without the fields the book does not read (``market``,
+    ``timestamp``, ``hash``): skipping them allocates nothing, decoding them a string each."""
+
+    price_changes: list[PriceChangeEntry] | None = None
+    asset_id: str | None = None
+    changes: list[PriceChangeEntry] | None = None
+    price: str | None = None
+    size: str | None = None
+    side: str | None = None
+
+
 # Most frames are one price_change. Decoding it directly is about 1.5x faster than through the
 # tagged union, whose tag ("event_type") comes last in Polymarket's frames.
-price_change_decoder: msgspec.json.Decoder[PriceChangeEvent] = msgspec.json.Decoder(
-    PriceChangeEvent
+price_change_decoder: msgspec.json.Decoder[PriceChangeFrame] = msgspec.json.Decoder(
+    PriceChangeFrame
 )
 
 
