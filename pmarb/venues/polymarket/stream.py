@@ -242,7 +242,7 @@ class MarketChannelHandler:
                 and parsed(entry.best_ask) == asks[0]  # type: ignore[arg-type]
             ):
                 book.suspect = False
-            else:
+            elif entry.best_bid or entry.best_ask:
                 self._check_best(book, entry.best_bid, entry.best_ask)
             book.updated_at = now
             if listeners:
@@ -305,8 +305,6 @@ class MarketChannelHandler:
 
     def _check_best(self, book: OrderBook, best_bid: str | None, best_ask: str | None) -> None:
         """Compare with the venue's top of book; a missing or empty field is not compared."""
-        if not best_bid and not best_ask:
-            return
         try:
             bid = (PARSED.get(best_bid) or micros(best_bid)) if best_bid else None
             ask = (PARSED.get(best_ask) or micros(best_ask)) if best_ask else None
