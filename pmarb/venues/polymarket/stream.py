@@ -61,7 +61,11 @@ log = logging.getLogger(__name__)
 ResyncRequest = Callable[[str, str], None]
 """``(asset_id, reason)``: the handler wants a fresh snapshot of that asset."""
 
-_OBJECT_START = ("{", ord("{"))  # raw[0] of a str or of bytes
+_OBJECT_START = (ord("{"), "{")  # raw[0] of bytes or of a str
+# Every price_change frame names its type; one without this text is not worth a decode attempt
+# that would fail (a failed attempt costs about as much as the right decode).
+_PRICE_CHANGE_BYTES = b"price_change"
+_PRICE_CHANGE_TEXT = "price_change"
 _NOT_DATA = frozenset({"PONG", b"PONG", "pong", b"pong", "", b""})
 
 
@@ -94,7 +98,9 @@ class MarketChannelHandler:
     def on_message(self, raw: str | bytes) -> None:
         if len(raw) <= 4 and raw in _NOT_DATA:  # no hashing of every data frame
             return
-        if raw[0] in _OBJECT_START:
+        if raw[0] in _OBJECT_START and (
+            _PRICE_CHANGE_BYTES in raw if type(raw) is bytes else _PRICE_CHANGE_TEXT in raw
+        ):
             try:
                 change = price_change_decoder.decode(raw)
             except (msgspec.DecodeError, msgspec.ValidationError):
