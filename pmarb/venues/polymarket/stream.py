@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left, insort
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,12 +42,14 @@ from pmarb.venues.polymarket.messages import (
     MARKET_EVENT_TYPES,
     BestBidAskEvent,
     BookEvent,
+    BookSide,
     LastTradePriceEvent,
     MarketEvent,
     PriceChangeEntry,
     PriceChangeEvent,
     PriceChangeFrame,
     PriceLevel,
+    SidedPriceChange,
     TickSizeChangeEvent,
     UserOrderEvent,
     UserTradeEvent,
@@ -66,6 +68,7 @@ _OBJECT_START = (ord("{"), "{")  # raw[0] of bytes or of a str
 # that would fail (a failed attempt costs about as much as the right decode).
 _PRICE_CHANGE_BYTES = b"price_change"
 _PRICE_CHANGE_TEXT = "price_change"
+_BUY, _SELL = BookSide.BUY, BookSide.SELL
 _NOT_DATA = frozenset({"PONG", b"PONG", "pong", b"pong", "", b""})
 
 
@@ -197,7 +200,7 @@ class MarketChannelHandler:
         # The hot path: locals, the parse cache and the ladder update are inlined, and the
         # rare cases (older shapes, unparsed strings, lowercase sides) leave the loop early,
         # because every bytecode per entry is measurable at 10^5 changes per second.
-        entries = event.price_changes
+        entries: Sequence[PriceChangeEntry | SidedPriceChange] | None = event.price_changes
         if entries is None or event.asset_id is not None:
             entries = self._older_entries(event)
             if entries is None:
@@ -218,13 +221,13 @@ class MarketChannelHandler:
             price = parsed(entry.price)
             size = parsed(entry.size)
             side = entry.side
-            if price is None or size is None or not (side == "BUY" or side == "SELL"):
+            if price is None or size is None or (side is not _BUY and side is not _SELL):
                 parsed_change = self._parse_change(book, entry)
                 if parsed_change is None:
                     skipped += 1
                     continue
                 price, size, side = parsed_change
-            ladder = book.bids if side == "BUY" else book.asks
+            ladder = book.bids if side is _BUY else book.asks
             # Ladder.set, inlined.
             sizes = ladder.sizes
             if size > 0:
@@ -261,7 +264,9 @@ class MarketChannelHandler:
         """The entries of the older shapes (one top-level ``asset_id``, a ``changes`` list or a
         single flat change), each naming its asset, or None for a frame without changes."""
         default_asset = event.asset_id
-        entries = event.price_changes if event.price_changes is not None else event.changes
+        entries: Sequence[PriceChangeEntry | SidedPriceChange] | None = (
+            event.price_changes if event.price_changes is not None else event.changes
+        )
         if entries is None:
             if event.price is None or event.size is None or event.side is None:
                 self.health.record_malformed("price_change without changes")
@@ -269,27 +274,36 @@ class MarketChannelHandler:
             return [PriceChangeEntry(event.price, event.size, event.side, default_asset)]
         return [
             PriceChangeEntry(
-                e.price, e.size, e.side, e.asset_id or default_asset, e.best_bid, e.best_ask
+                e.price,
+                e.size,
+                e.side.value if isinstance(e.side, BookSide) else e.side,
+                e.asset_id or default_asset,
+                e.best_bid,
+                e.best_ask,
             )
             for e in entries
         ]
 
     def _parse_change(
-        self, book: OrderBook, entry: PriceChangeEntry
-    ) -> tuple[int, int, str] | None:
-        """Price, size and side (``BUY``/``SELL``) of an entry the hot path could not read from
-        the parse cache; None (and the book dropped) when it cannot be read at all."""
+        self, book: OrderBook, entry: PriceChangeEntry | SidedPriceChange
+    ) -> tuple[int, int, BookSide] | None:
+        """Price, size and side of an entry the hot path could not read from the parse cache
+        (or whose side is a string, from the general path); None (and the book dropped) when it
+        cannot be read at all."""
         try:
             price = micros(entry.price)
             size = micros(entry.size)
         except ValueError as e:
             self._unknowable(book, f"price_change: {e}")
             return None
-        side = entry.side.upper()
-        if side not in ("BUY", "SELL"):
-            self._unknowable(book, f"price_change: unknown side {entry.side!r}")
+        side = entry.side
+        if isinstance(side, BookSide):
+            return price, size, side
+        upper = side.upper()
+        if upper not in ("BUY", "SELL"):
+            self._unknowable(book, f"price_change: unknown side {side!r}")
             return None
-        return price, size, side
+        return price, size, BookSide(upper)
 
     def _tick_size_change(self, event: TickSizeChangeEvent) -> None:
         self.tick_size_changes += 1
