@@ -106,8 +106,8 @@ class OrderBook:
         self.tick_size: int | None = None
         self.updated_at: float | None = None  # monotonic seconds
 
-    # Read after every update by the scanner: the ladder's list is indexed here rather than
-    # through Ladder.highest/lowest to save a call.
+    # Top-of-book readers may call these after every update (the book benchmark does): the
+    # ladder's list is indexed here rather than through Ladder.highest/lowest, saving a call.
     def best_bid(self) -> int | None:
         prices = self.bids.prices
         return prices[-1] if prices else None
