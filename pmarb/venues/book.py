@@ -106,11 +106,15 @@ class OrderBook:
         self.tick_size: int | None = None
         self.updated_at: float | None = None  # monotonic seconds
 
+    # Top-of-book readers may call these after every update (the book benchmark does): the
+    # ladder's list is indexed here rather than through Ladder.highest/lowest, saving a call.
     def best_bid(self) -> int | None:
-        return self.bids.highest()
+        prices = self.bids.prices
+        return prices[-1] if prices else None
 
     def best_ask(self) -> int | None:
-        return self.asks.lowest()
+        prices = self.asks.prices
+        return prices[0] if prices else None
 
     def crossed(self) -> bool:
         """Locked or crossed: impossible on a venue that matches, so a sign of a wrong book."""

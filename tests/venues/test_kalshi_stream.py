@@ -144,3 +144,23 @@ def test_fill_ticker_trade_and_error_messages() -> None:
     handler.on_message(json.dumps({"type": "orderbook_delta", "sid": 1, "msg": {}}))
     handler.on_message(json.dumps({"type": "something_new", "msg": {}}))
     assert store.health.malformed == before + 2
+
+
+def test_deltas_wait_for_their_snapshot_and_bad_ones_drop_the_book() -> None:
+    handler, store, gaps, _ = make()
+    handler.on_message(delta(2, "0.22", "1.00", "yes"))  # before any snapshot: nothing to change
+    assert handler.ignored_without_snapshot == 1 and store.book(f"{TICKER}:yes") is None
+    handler.on_message(raw_fixture("kalshi", "ws_orderbook_snapshot.json"))  # sid 2, seq 2
+    handler.on_message(delta(3, "0.2250", "4.00", "yes"))  # a price not seen before
+    handler.on_message(delta(4, "0.5625", "2.00", "no"))  # NO bid at 0.5625: YES ask 0.4375
+    book = store.book(f"{TICKER}:yes")
+    assert book is not None and book.valid
+    assert book.bids.sizes[micros("0.225")] == micros("4")
+    assert book.asks.sizes[micros("0.4375")] == micros("2")
+    assert handler.deltas_applied == 2
+    malformed = store.health.malformed
+    handler.on_message(delta(5, "0.22", "1.00", "maybe"))
+    assert not book.valid and store.health.malformed == malformed + 1
+    assert gaps[-1] == (2, [TICKER])
+    handler.on_message(delta(6, "0.22", "1.00", "yes"))  # dropped book: ignored
+    assert handler.deltas_applied == 2

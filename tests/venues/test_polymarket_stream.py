@@ -221,3 +221,82 @@ def test_arrays_other_events_and_malformed_frames() -> None:
     handler.on_message("PONG")
     assert store.health.malformed == before + 3
     assert store.book("Z") is not None and not store.book("Z").valid  # type: ignore[union-attr]
+
+
+def price_change(*entries: dict[str, str]) -> str:
+    return json.dumps({"market": "m", "price_changes": list(entries), "event_type": "price_change"})
+
+
+def test_unusual_entries_apply_or_drop_the_book_as_documented() -> None:
+    handler, store, resyncs, _ = handler_with()
+    for asset in ("A", "B"):
+        handler.on_message(
+            json.dumps(
+                {
+                    "event_type": "book",
+                    "asset_id": asset,
+                    "bids": [{"price": "0.40", "size": "10"}],
+                    "asks": [{"price": "0.60", "size": "10"}],
+                }
+            )
+        )
+    a, b = store.book("A"), store.book("B")
+    assert a is not None and b is not None
+    # A lowercase side is still a side; a price never seen before is parsed, not ignored.
+    handler.on_message(
+        price_change({"asset_id": "A", "price": "0.4125", "size": "3", "side": "buy"})
+    )
+    assert a.bids.sizes[micros("0.4125")] == micros("3") and a.valid
+    assert handler.changes_applied == 1
+    # The venue's best prices are checked once per asset, after its last change in the frame:
+    # the first entry's top (0.41) is already stale, the second's is the book's.
+    handler.on_message(
+        price_change(
+            {"asset_id": "A", "price": "0.41", "size": "1", "side": "BUY", "best_bid": "0.41"},
+            {"asset_id": "A", "price": "0.43", "size": "2", "side": "BUY", "best_bid": "0.43"},
+        )
+    )
+    assert a.best_bid() == micros("0.43") and not a.suspect and resyncs == []
+    # Without best prices there is nothing to compare: a suspect book stays suspect.
+    handler.on_message(
+        price_change(
+            {"asset_id": "A", "price": "0.44", "size": "1", "side": "BUY", "best_bid": "0.5"}
+        )
+    )
+    assert a.suspect and resyncs == [("A", "best bid/ask disagrees with the venue")]
+    handler.on_message(price_change({"asset_id": "A", "price": "0.45", "size": "1", "side": "BUY"}))
+    assert a.suspect
+    # An unreadable price or an unknown side makes that book unknowable; the other applies.
+    malformed = store.health.malformed
+    handler.on_message(
+        price_change(
+            {"asset_id": "A", "price": "0.4x", "size": "1", "side": "BUY"},
+            {"asset_id": "B", "price": "0.61", "size": "5", "side": "SELL"},
+        )
+    )
+    assert not a.valid and a.bids.highest() is None
+    assert b.asks.sizes[micros("0.61")] == micros("5")
+    handler.on_message(
+        price_change({"asset_id": "B", "price": "0.39", "size": "5", "side": "HOLD"})
+    )
+    assert not b.valid
+    assert store.health.malformed == malformed + 2
+    assert [asset for asset, _ in resyncs[1:]] == ["A", "B"]
+    assert handler.changes_applied == 6
+
+
+def test_other_events_that_mention_price_change_still_apply() -> None:
+    handler, store, _, _ = handler_with()
+    handler.on_message(
+        json.dumps(
+            {
+                "market": "price_change",
+                "asset_id": "A",
+                "bids": [{"price": "0.40", "size": "10"}],
+                "asks": [],
+                "event_type": "book",
+            }
+        ).encode()
+    )
+    book = store.book("A")
+    assert book is not None and book.valid and book.best_bid() == micros("0.40")

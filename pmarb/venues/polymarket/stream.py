@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left, insort
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,11 +42,14 @@ from pmarb.venues.polymarket.messages import (
     MARKET_EVENT_TYPES,
     BestBidAskEvent,
     BookEvent,
+    BookSide,
     LastTradePriceEvent,
     MarketEvent,
     PriceChangeEntry,
     PriceChangeEvent,
+    PriceChangeFrame,
     PriceLevel,
+    SidedPriceChange,
     TickSizeChangeEvent,
     UserOrderEvent,
     UserTradeEvent,
@@ -60,7 +63,12 @@ log = logging.getLogger(__name__)
 ResyncRequest = Callable[[str, str], None]
 """``(asset_id, reason)``: the handler wants a fresh snapshot of that asset."""
 
-_OBJECT_START = ("{", ord("{"))  # raw[0] of a str or of bytes
+_OBJECT_START = (ord("{"), "{")  # raw[0] of bytes or of a str
+# Every price_change frame names its type; one without this text is not worth a decode attempt
+# that would fail (a failed attempt costs about as much as the right decode).
+_PRICE_CHANGE_BYTES = b"price_change"
+_PRICE_CHANGE_TEXT = "price_change"
+_BUY, _SELL = BookSide.BUY, BookSide.SELL
 _NOT_DATA = frozenset({"PONG", b"PONG", "pong", b"pong", "", b""})
 
 
@@ -93,23 +101,27 @@ class MarketChannelHandler:
     def on_message(self, raw: str | bytes) -> None:
         if len(raw) <= 4 and raw in _NOT_DATA:  # no hashing of every data frame
             return
-        if raw[0] in _OBJECT_START:
+        if raw[0] in _OBJECT_START and (
+            _PRICE_CHANGE_BYTES in raw if type(raw) is bytes else _PRICE_CHANGE_TEXT in raw
+        ):
             try:
                 change = price_change_decoder.decode(raw)
             except (msgspec.DecodeError, msgspec.ValidationError):
                 pass  # another event type (or a bad frame): the general path decides
             else:
-                self.health.record_message(FEED_KEY, self.store.clock())
-                self._price_change(change)
+                now = self.store.clock()
+                self.health.record_message(FEED_KEY, now)
+                self._price_change(change, now)
                 return
         try:
             decoded = frame_decoder.decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError):
             self._on_irregular_frame(raw)
             return
-        self.health.record_message(FEED_KEY, self.store.clock())
+        now = self.store.clock()
+        self.health.record_message(FEED_KEY, now)
         if type(decoded) is PriceChangeEvent:
-            self._price_change(decoded)
+            self._price_change(decoded, now)
         elif isinstance(decoded, list):
             for event in decoded:
                 self._dispatch(event)
@@ -153,7 +165,7 @@ class MarketChannelHandler:
 
     def _dispatch(self, event: MarketEvent) -> None:
         if type(event) is PriceChangeEvent:
-            self._price_change(event)
+            self._price_change(event, self.store.clock())
         elif type(event) is BookEvent:
             self._book(event)
         elif type(event) is TickSizeChangeEvent:
@@ -184,50 +196,38 @@ class MarketChannelHandler:
         book.suspect = False
         self.store.applied_snapshot(book)
 
-    def _price_change(self, event: PriceChangeEvent) -> None:
-        # The hot path. Locals, the parse cache and the ladder update are inlined on purpose
-        # (each saved attribute lookup or call is measurable at 10^5 changes per second).
-        entries = event.price_changes
-        if entries is None:
-            entries = event.changes
+    def _price_change(self, event: PriceChangeEvent | PriceChangeFrame, now: float) -> None:
+        # The hot path: locals, the parse cache and the ladder update are inlined, and the
+        # rare cases (older shapes, unparsed strings, lowercase sides) leave the loop early,
+        # because every bytecode per entry is measurable at 10^5 changes per second.
+        entries: Sequence[PriceChangeEntry | SidedPriceChange] | None = event.price_changes
+        if entries is None or event.asset_id is not None:
+            entries = self._older_entries(event)
             if entries is None:
-                if event.price is None or event.size is None or event.side is None:
-                    self.health.record_malformed("price_change without changes")
-                    return
-                entries = [PriceChangeEntry(event.price, event.size, event.side, event.asset_id)]
-        default_asset = event.asset_id
+                return
         store = self.store
         books = store.books
+        listeners = store.listeners
         parsed = PARSED.get
-        now = store.clock()
         last = len(entries) - 1
-        applied = 0
+        skipped = 0
         for index, entry in enumerate(entries):
-            asset = entry.asset_id or default_asset
+            asset = entry.asset_id
             book = books.get(asset) if asset is not None else None
             if book is None or not book.valid:
                 self.ignored_without_snapshot += 1
+                skipped += 1
                 continue
-            try:
-                price = parsed(entry.price)
-                if price is None:
-                    price = micros(entry.price)
-                size = parsed(entry.size)
-                if size is None:
-                    size = micros(entry.size)
-            except ValueError as e:
-                self._unknowable(book, f"price_change: {e}")
-                continue
+            price = parsed(entry.price)
+            size = parsed(entry.size)
             side = entry.side
-            if side == "BUY":
-                ladder = book.bids
-            elif side == "SELL":
-                ladder = book.asks
-            elif side.upper() in ("BUY", "SELL"):
-                ladder = book.bids if side.upper() == "BUY" else book.asks
-            else:
-                self._unknowable(book, f"price_change: unknown side {side!r}")
-                continue
+            if price is None or size is None or (side is not _BUY and side is not _SELL):
+                parsed_change = self._parse_change(book, entry)
+                if parsed_change is None:
+                    skipped += 1
+                    continue
+                price, size, side = parsed_change
+            ladder = book.bids if side is _BUY else book.asks
             # Ladder.set, inlined.
             sizes = ladder.sizes
             if size > 0:
@@ -237,29 +237,73 @@ class MarketChannelHandler:
             elif sizes.pop(price, None) is not None:
                 prices = ladder.prices
                 del prices[bisect_left(prices, price)]
-            applied += 1
             # Check and publish once per asset, after its last change in this message.
-            if index < last and (entries[index + 1].asset_id or default_asset) == asset:
+            if index < last and entries[index + 1].asset_id == asset:
                 continue
-            best_bid, best_ask = entry.best_bid, entry.best_ask
-            if best_bid or best_ask:
-                # Inline the common case: the venue's best prices equal ours.
-                bids, asks = book.bids.prices, book.asks.prices
-                if (
-                    best_bid
-                    and best_ask
-                    and bids
-                    and asks
-                    and parsed(best_bid) == bids[-1]
-                    and parsed(best_ask) == asks[0]
-                ):
-                    book.suspect = False
-                else:
-                    self._check_best(book, best_bid, best_ask)
+            # The common case inline: the venue's best prices are both given and equal ours.
+            # An absent or not yet parsed best price is None here and takes the full check.
+            bids = book.bids.prices
+            asks = book.asks.prices
+            if (
+                bids
+                and asks
+                and parsed(entry.best_bid) == bids[-1]  # type: ignore[arg-type]
+                and parsed(entry.best_ask) == asks[0]  # type: ignore[arg-type]
+            ):
+                book.suspect = False
+            elif entry.best_bid or entry.best_ask:
+                self._check_best(book, entry.best_bid, entry.best_ask)
             book.updated_at = now
-            if store.listeners:
+            if listeners:
                 store.notify(book.instrument_id)
-        self.changes_applied += applied
+        self.changes_applied += len(entries) - skipped
+
+    def _older_entries(
+        self, event: PriceChangeEvent | PriceChangeFrame
+    ) -> list[PriceChangeEntry] | None:
+        """The entries of the older shapes (one top-level ``asset_id``, a ``changes`` list or a
+        single flat change), each naming its asset, or None for a frame without changes."""
+        default_asset = event.asset_id
+        entries: Sequence[PriceChangeEntry | SidedPriceChange] | None = (
+            event.price_changes if event.price_changes is not None else event.changes
+        )
+        if entries is None:
+            if event.price is None or event.size is None or event.side is None:
+                self.health.record_malformed("price_change without changes")
+                return None
+            return [PriceChangeEntry(event.price, event.size, event.side, default_asset)]
+        return [
+            PriceChangeEntry(
+                e.price,
+                e.size,
+                e.side.value if isinstance(e.side, BookSide) else e.side,
+                e.asset_id or default_asset,
+                e.best_bid,
+                e.best_ask,
+            )
+            for e in entries
+        ]
+
+    def _parse_change(
+        self, book: OrderBook, entry: PriceChangeEntry | SidedPriceChange
+    ) -> tuple[int, int, BookSide] | None:
+        """Price, size and side of an entry the hot path could not read from the parse cache
+        (or whose side is a string, from the general path); None (and the book dropped) when it
+        cannot be read at all."""
+        try:
+            price = micros(entry.price)
+            size = micros(entry.size)
+        except ValueError as e:
+            self._unknowable(book, f"price_change: {e}")
+            return None
+        side = entry.side
+        if isinstance(side, BookSide):
+            return price, size, side
+        upper = side.upper()
+        if upper not in ("BUY", "SELL"):
+            self._unknowable(book, f"price_change: unknown side {side!r}")
+            return None
+        return price, size, BookSide(upper)
 
     def _tick_size_change(self, event: TickSizeChangeEvent) -> None:
         self.tick_size_changes += 1
