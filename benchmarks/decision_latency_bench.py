@@ -58,6 +58,7 @@ from tests.sim_support import Keys, make_keys
 from tests.support import embedded_postgres
 
 GOALS = {"p50_ms": 25.0, "p99_ms": 60.0}
+SETTLE_SECONDS = 0.2
 
 
 async def run(samples: int) -> dict[str, Any]:
@@ -138,7 +139,12 @@ async def measure(env: WorkflowEnvironment, database_url: str, samples: int) -> 
         task = asyncio.create_task(service.run(stop))
         try:
             kalshi, poly = await ready(service, pair, task)
-            latencies = [await sample(service, admin, kalshi, poly) for _ in range(samples + 5)]
+            latencies = []
+            for _ in range(samples + 5):
+                latencies.append(await sample(service, admin, kalshi, poly))
+                # The previous lifecycle records its trade and starts holding in the background;
+                # each sample measures one decision, not a decision racing the last one's tail.
+                await asyncio.sleep(SETTLE_SECONDS)
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)
