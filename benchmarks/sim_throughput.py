@@ -67,6 +67,9 @@ async def over_sockets(seconds: float = 60.0) -> float:
                     }
                 )
             )
+            # The clients read everything, as the adapters do: a client that stops reading
+            # fills its socket buffers and the simulator (correctly) stalls behind it.
+            readers = [asyncio.create_task(_read_all(ws)) for ws in (poly, kalshi)]
             await asyncio.sleep(0.2)
             changes = 0
 
@@ -78,7 +81,16 @@ async def over_sockets(seconds: float = 60.0) -> float:
             started = time.perf_counter()
             sim.advance(seconds)
             await sim.drain(timeout=120)
-            return changes / (time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+        # Closing ends each reader's loop; they keep reading until then, so the close
+        # handshake is not stuck behind unread frames.
+        await asyncio.gather(*readers)
+        return changes / elapsed
+
+
+async def _read_all(ws: websockets.ClientConnection) -> None:
+    async for _ in ws:
+        pass
 
 
 def main() -> None:
