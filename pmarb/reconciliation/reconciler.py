@@ -6,6 +6,10 @@ Then held sizes are compared; a difference is repaired from the venue, except th
 the venue no longer holds because its market resolved is settled (so its P&L is realised), not
 erased. Every repair is listed in the pass's audit row and raised as one alert.
 
+Each pass also copies the venue's fill records since the last one it kept into ``fills``
+(idempotent: a fill is keyed by the venue's id), so every execution is audited as the venue
+reported it, including trades made outside pmarb.
+
 Two races are avoided rather than repaired: an order younger than the grace period, or one whose
 workflow is still running, belongs to that workflow (it may be on its way to the venue right
 now); and a market with an order in flight or changed within the grace period is not compared,
@@ -34,6 +38,7 @@ from pmarb.reconciliation.compare import (
     position_differences,
 )
 from pmarb.store.alerts import AlertTier
+from pmarb.store.fills import MarketOf, last_fill_time, record_fills
 from pmarb.store.orders import apply_order_state, settle_positions
 from pmarb.store.reconciliation import (
     active_markets,
@@ -51,6 +56,7 @@ WorkflowRunning = Callable[[str], Awaitable[bool]]
 RaiseAlert = Callable[[AlertTier, str, str, str], Awaitable[None]]
 
 UNKNOWN_AT_VENUE = "the venue has no record of this order"
+FILL_LOOKBACK = timedelta(minutes=5)
 
 
 @dataclass
@@ -60,6 +66,7 @@ class VenueReconciliation:
     orders_repaired: int = 0
     positions_checked: int = 0
     positions_repaired: int = 0
+    fills_recorded: int = 0
     differences: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -75,6 +82,7 @@ class Reconciler:
         venues: Mapping[VenueId, Venue],
         *,
         instrument_of: InstrumentOf,
+        market_of: MarketOf | None = None,
         workflow_running: WorkflowRunning | None = None,
         raise_alert: RaiseAlert | None = None,
         grace: timedelta = timedelta(minutes=2),
@@ -83,6 +91,7 @@ class Reconciler:
         self._pool = pool
         self._venues = venues
         self._instrument_of = instrument_of
+        self._market_of: MarketOf = market_of or (lambda venue, instrument: None)
         self._workflow_running = workflow_running
         self._raise_alert = raise_alert
         self._grace = grace
@@ -98,6 +107,7 @@ class Reconciler:
         try:
             await self._orders(venue_id, venue, report)
             await self._positions(venue_id, venue, report)
+            await self._fills(venue_id, venue, report)
         except Exception as e:  # an unreachable venue must not stop trading elsewhere
             log.warning("reconciliation with %s failed: %s", venue_id.value, e)
             report.error = f"{type(e).__name__}: {e}"[:500]
@@ -147,6 +157,17 @@ class Reconciler:
                 await apply_order_state(conn, repaired)
             report.orders_repaired += 1
             report.differences.append(OrderDifference(coid, order.state, seen).describe())
+
+    async def _fills(self, venue_id: VenueId, venue: Venue, report: VenueReconciliation) -> None:
+        async with self._pool.connection() as conn:
+            latest = await last_fill_time(conn, venue_id)
+        # Venues filter by whole seconds and may list a fill a moment late: look back a little;
+        # fills already kept are skipped by their venue id.
+        since = None if latest is None else latest - FILL_LOOKBACK
+        reported = await venue.fills(since=since)
+        if reported:
+            async with self._pool.connection() as conn:
+                report.fills_recorded = await record_fills(conn, reported, self._market_of)
 
     async def _owned(self, workflow_id: str | None) -> bool:
         if workflow_id is None or self._workflow_running is None:

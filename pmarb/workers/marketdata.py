@@ -285,6 +285,7 @@ class MarketDataService:
             self.pool,
             self.venues,
             instrument_of=self._instrument_of,
+            market_of=self._market_of,
             workflow_running=self._workflow_running,
             raise_alert=self._raise_alert,
         )
@@ -436,6 +437,15 @@ class MarketDataService:
         if market is None:
             return f"{market_id}:{outcome.value}"
         return market.yes_instrument_id if outcome is Outcome.YES else market.no_instrument_id
+
+    def _market_of(self, venue: VenueId, instrument_id: str) -> str | None:
+        for (market_venue, market_id), market in self.markets.items():
+            if market_venue is venue and instrument_id in (
+                market.yes_instrument_id,
+                market.no_instrument_id,
+            ):
+                return market_id
+        return None
 
     async def _workflow_running(self, workflow_id: str) -> bool:
         assert self.client is not None

@@ -107,10 +107,16 @@ async def test_the_ledger_is_repaired_from_the_venues_and_the_repairs_are_audite
             async def store_alert(tier: AlertTier, title: str, body: str, key: str) -> None:
                 await raise_and_dispatch(pool, None, "unused", tier, title, body, dedupe_key=key)
 
+            market_of_instrument = {
+                (m.venue, instrument): m.market_id
+                for m in [*kalshi, *poly]
+                for instrument in (m.yes_instrument_id, m.no_instrument_id)
+            }
             reconciler = Reconciler(
                 pool,
                 venues,
                 instrument_of=lambda v, m, o: f"{m}:{o.value}",
+                market_of=lambda v, i: market_of_instrument.get((v, i)),
                 raise_alert=store_alert,
             )
             reports = {r.venue: r for r in await reconciler.reconcile()}
@@ -144,10 +150,30 @@ async def test_the_ledger_is_repaired_from_the_venues_and_the_repairs_are_audite
             assert [a["tier"] for a in alerts] == ["important", "important"]
             assert all("Reconciliation repaired" in a["title"] for a in alerts)
 
+            # Every execution the venues list is kept, linked to our order where there is one.
+            fills = await rows(database_url, "select * from fills")
+            filled: dict[tuple[str, str | None, str], D] = {}
+            for f in fills:
+                key = (f["venue"], f["client_order_id"], f["market_id"])
+                filled[key] = filled.get(key, D(0)) + D(f["size"])
+            assert filled == {
+                ("kalshi", None, manual_k.market_id): 3,  # bought by hand: no order of ours
+                ("kalshi", "wf-lost:a", lost_k.market_id): 2,
+                ("kalshi", "wf-young:a", young_k.market_id): 1,
+                ("polymarket", None, poly[0].market_id): 4,
+            }
+            assert (k.fills_recorded, p.fills_recorded) == (
+                sum(f["venue"] == "kalshi" for f in fills),
+                sum(f["venue"] == "polymarket" for f in fills),
+            )
+            assert all(f["is_taker"] and f["side"] == "buy" for f in fills)
+
             # A second pass finds nothing more to do: repairs are not repeated.
             again = await reconciler.reconcile()
             assert all(r.clean for r in again), again
             assert len(await rows(database_url, "select id from alerts")) == 2
+            assert [r.fills_recorded for r in again] == [0, 0]
+            assert len(await rows(database_url, "select id from fills")) == len(fills)
         finally:
             await pool.close()
             for venue in venues.values():
