@@ -21,7 +21,7 @@ from pmarb.recording.schema import RecordingError
 from pmarb.recording.writer import RecordingWriter
 from pmarb.scanner.detectors import MatchedPair
 from pmarb.venues.book import OrderBook
-from pmarb.venues.store import BookStore
+from pmarb.venues.store import BookStore, TradePrint
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,24 @@ class MarketDataRecorder:
                 self._failed("book rows", e)
 
         return on_update
+
+    def trade_listener(self, venue: VenueId) -> Callable[[TradePrint], None]:
+        writer, clock_ns, venue_text = self.writer, self._clock_ns, venue.value
+
+        def on_trade(trade: TradePrint) -> None:
+            try:
+                writer.trade(
+                    clock_ns(),
+                    venue_text,
+                    trade.instrument_id,
+                    trade.price,
+                    trade.size,
+                    trade.taker_side,
+                )
+            except RecordingError as e:
+                self._failed("trade rows", e)
+
+        return on_trade
 
     def on_tick(self, tick: OracleTick) -> None:
         try:

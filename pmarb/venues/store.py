@@ -20,6 +20,8 @@ Reading (all cheap, none allocate more than the answer):
 - ``add_listener(callback)`` / ``remove_listener``: ``callback(instrument_id)`` runs after every
   applied update (and after an invalidation) of that instrument, on the event-loop thread. It
   must be quick and must not raise; an exception is logged and the listener kept.
+- ``add_trade_listener(callback)``: ``callback(TradePrint)`` for every trade the venue prints on
+  its public feed (Polymarket ``last_trade_price``, Kalshi ``trade``), under the same rules.
 
 Both outcomes of a binary market are readable. Polymarket has a real book per outcome token.
 Kalshi has one ladder per market; its NO instrument is registered with
@@ -59,6 +61,24 @@ Listener = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
+class TradePrint:
+    """A trade on the venue's public feed; price and size in micro-units.
+
+    Polymarket prints the traded token at its own price; Kalshi prints the market's YES
+    instrument at the YES price (a taker buying NO sold YES). ``taker_side`` is ``buy`` or
+    ``sell`` of that instrument, empty when the venue does not say.
+    """
+
+    instrument_id: str
+    price: int
+    size: int
+    taker_side: str
+
+
+TradeListener = Callable[[TradePrint], None]
+
+
+@dataclass(frozen=True, slots=True)
 class Top:
     bid: Decimal | None
     bid_size: Decimal | None
@@ -87,6 +107,8 @@ class BookStore:
         self._health_of: dict[str, FeedHealth] = {}
         self.listeners: list[Listener] = []
         """Read-only outside this class; use add_listener/remove_listener."""
+        self.trade_listeners: list[TradeListener] = []
+        """Read-only outside this class; stream handlers skip building prints when empty."""
 
     # ----------------------------------------------------------------------------- writing
 
@@ -160,6 +182,13 @@ class BookStore:
             except Exception:
                 log.exception("book listener failed for %s", instrument_id)
 
+    def publish_trade(self, trade: TradePrint) -> None:
+        for listener in self.trade_listeners:
+            try:
+                listener(trade)
+            except Exception:
+                log.exception("trade listener failed for %s", trade.instrument_id)
+
     # ----------------------------------------------------------------------------- reading
 
     def add_listener(self, listener: Listener) -> None:
@@ -167,6 +196,12 @@ class BookStore:
 
     def remove_listener(self, listener: Listener) -> None:
         self.listeners.remove(listener)
+
+    def add_trade_listener(self, listener: TradeListener) -> None:
+        self.trade_listeners.append(listener)
+
+    def remove_trade_listener(self, listener: TradeListener) -> None:
+        self.trade_listeners.remove(listener)
 
     def instruments(self) -> list[str]:
         """Every instrument with a book, YES and NO alike."""

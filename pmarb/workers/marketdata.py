@@ -365,12 +365,14 @@ class MarketDataService:
     # -- recording ---------------------------------------------------------------------------
 
     def _start_recording(self, pairs: list[MatchedPair]) -> None:
-        """Hook the recorder (if any) to every book store; it hears updates after the scanner."""
+        """Hook the recorder (if any) to every book store's updates (after the scanner) and
+        trade prints."""
         if self.recorder is None:
             return
         self.recorder.on_pairs(pairs)
         for venue_id, adapter in self.live.items():
             adapter.store.add_listener(self.recorder.book_listener(venue_id, adapter.store))
+            adapter.store.add_trade_listener(self.recorder.trade_listener(venue_id))
 
     async def _flush(self) -> None:
         if self.recorder is not None:

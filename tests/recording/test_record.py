@@ -4,6 +4,7 @@ the matched pairs; the recording read back holds exactly the books the service e
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,10 @@ from pmarb.recording.reader import open_recording
 from pmarb.recording.schema import BookUpdate
 from pmarb.recording.settings import RecordingSettings
 from pmarb.sim import Simulator
+from pmarb.venues.factory import build_live_venues
 from tests.marketdata.harness import settings_for
 from tests.marketdata.test_detection import confirm_pair
+from tests.reconciliation.test_reconciler import buy_yes
 from tests.sim_support import make_keys, simulator
 from tests.support import eventually
 
@@ -69,6 +72,25 @@ async def test_record_against_the_simulator(
             )
 
         await eventually(recorded_some, lambda n: n > 50, timeout=60, interval=0.3)
+        # A trade on each venue, so both public trade feeds have something to print.
+        venues = build_live_venues(settings.venues)
+        try:
+            for venue in venues.values():
+                market = (await venue.discover_markets())[0]
+                await venue.place_order(buy_yes(sim, market, f"rec-{venue.venue_id}:a", D(1)))
+        finally:
+            for venue in venues.values():
+                await venue.aclose()
+
+        async def venues_with_trades() -> set[str]:
+            sim.advance(0.5)
+            await sim.drain()
+            trades = open_recording(tmp_path / "rec").frame("trades")
+            return set(trades["venue"].unique()) if trades.height else set()
+
+        await eventually(
+            venues_with_trades, lambda v: v == {"kalshi", "polymarket"}, timeout=30, interval=0.3
+        )
         # Quotes stop moving; within a flush interval the recording holds the engine's books.
         await sim.drain()
         await eventually(
@@ -81,6 +103,12 @@ async def test_record_against_the_simulator(
         assert {m.venue for m in recording.markets} == {VenueId.KALSHI, VenueId.POLYMARKET}
         assert len(recording.pairs) == 1
         assert recording.frame("oracle").height > 0
+        # The venues' public trade prints, from both feeds, at prices a book could hold.
+        trades = recording.frame("trades")
+        assert set(trades["venue"].unique()) == {"kalshi", "polymarket"}
+        prices = trades["price_micros"]
+        assert trades.filter((prices <= 0) | (prices >= 10**6)).height == 0
+        assert set(trades["taker_side"].unique()) <= {"buy", "sell"}
         assert recording.metadata.end is not None
         assert all(not p.name.startswith(".") for p in path.rglob("*.parquet"))
     out = capsys.readouterr().out

@@ -588,7 +588,8 @@ class KalshiVenue:
                         "id": command_id,
                         "cmd": "subscribe",
                         "params": {
-                            "channels": ["orderbook_delta"],
+                            # Trades too: the recorder keeps them for backtests.
+                            "channels": ["orderbook_delta", "trade"],
                             "market_tickers": self._subscribed,
                             "use_yes_price": self.config.use_yes_price,
                         },

@@ -53,9 +53,12 @@ from pmarb.venues.kalshi.messages import (
     TradeMessage,
     stream_decoder,
 )
-from pmarb.venues.store import FEED_KEY, BookStore
+from pmarb.venues.store import FEED_KEY, BookStore, TradePrint
 
 log = logging.getLogger(__name__)
+
+# The taker's outcome as a side of the YES instrument the trade is printed on.
+_YES_TAKER_SIDE = {"yes": "buy", "no": "sell"}
 
 GapHandler = Callable[[int, list[str]], None]
 
@@ -225,6 +228,8 @@ class KalshiStreamHandler:
         elif type(message) is TradeMessage:
             self.health.record_message(FEED_KEY)
             self.trades[message.msg.market_ticker] = message.msg
+            if self.store.trade_listeners:
+                self._print_trade(message.msg)
         elif type(message) is FillMessage:
             self.health.record_message(FEED_KEY)
             if self._on_fill is not None:
@@ -288,6 +293,23 @@ class KalshiStreamHandler:
         if sid is None:
             return self.default_use_yes_price
         return self._sid_yes_price.get(sid, self.default_use_yes_price)
+
+    def _print_trade(self, trade: TradeBody) -> None:
+        yes_price = trade.yes_price_dollars
+        if yes_price is None and trade.no_price_dollars is not None:
+            yes_price = complement(trade.no_price_dollars)
+        try:
+            price = micros_of(yes_price) if yes_price is not None else None
+            size = micros_of(trade.count_fp) if trade.count_fp is not None else 0
+        except ValueError as e:
+            self.health.record_malformed(f"trade: {e}")
+            return
+        if price is None:
+            self.health.record_malformed("trade without a price")
+            return
+        taker = (trade.taker_outcome_side or trade.taker_side or "").lower()
+        taker_side = _YES_TAKER_SIDE.get(taker, "")
+        self.store.publish_trade(TradePrint(yes_id(trade.market_ticker), price, size, taker_side))
 
     def _snapshot(self, message: OrderbookSnapshot) -> None:
         body = message.msg

@@ -56,7 +56,7 @@ from pmarb.venues.polymarket.messages import (
     frame_decoder,
     price_change_decoder,
 )
-from pmarb.venues.store import FEED_KEY, BookStore
+from pmarb.venues.store import FEED_KEY, BookStore, TradePrint
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,8 @@ class MarketChannelHandler:
             self._best_bid_ask(event)
         elif type(event) is LastTradePriceEvent:
             self.last_trades[event.asset_id] = event
+            if self.store.trade_listeners:
+                self._print_trade(event)
         elif self._on_market_event is not None:
             self._on_market_event(event)
 
@@ -304,6 +306,17 @@ class MarketChannelHandler:
             self._unknowable(book, f"price_change: unknown side {side!r}")
             return None
         return price, size, BookSide(upper)
+
+    def _print_trade(self, event: LastTradePriceEvent) -> None:
+        try:
+            price = micros(event.price)
+            size = micros(event.size) if event.size else 0
+        except ValueError as e:
+            self.health.record_malformed(f"last_trade_price: {e}")
+            return
+        side = (event.side or "").lower()
+        taker_side = side if side in ("buy", "sell") else ""
+        self.store.publish_trade(TradePrint(event.asset_id, price, size, taker_side))
 
     def _tick_size_change(self, event: TickSizeChangeEvent) -> None:
         self.tick_size_changes += 1
