@@ -21,7 +21,7 @@ from pmarb.recording.schema import RecordingError
 from pmarb.recording.writer import RecordingWriter
 from pmarb.scanner.detectors import MatchedPair
 from pmarb.venues.book import OrderBook
-from pmarb.venues.store import BookStore, TradePrint
+from pmarb.venues.store import BookStore, VenueTrade
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +85,10 @@ class MarketDataRecorder:
 
         return on_update
 
-    def trade_listener(self, venue: VenueId) -> Callable[[TradePrint], None]:
+    def trade_listener(self, venue: VenueId) -> Callable[[VenueTrade], None]:
         writer, clock_ns, venue_text = self.writer, self._clock_ns, venue.value
 
-        def on_trade(trade: TradePrint) -> None:
+        def on_trade(trade: VenueTrade) -> None:
             try:
                 writer.trade(
                     clock_ns(),

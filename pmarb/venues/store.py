@@ -20,7 +20,7 @@ Reading (all cheap, none allocate more than the answer):
 - ``add_listener(callback)`` / ``remove_listener``: ``callback(instrument_id)`` runs after every
   applied update (and after an invalidation) of that instrument, on the event-loop thread. It
   must be quick and must not raise; an exception is logged and the listener kept.
-- ``add_trade_listener(callback)``: ``callback(TradePrint)`` for every trade the venue prints on
+- ``add_trade_listener(callback)``: ``callback(VenueTrade)`` for every trade the venue prints on
   its public feed (Polymarket ``last_trade_price``, Kalshi ``trade``), under the same rules.
 
 Both outcomes of a binary market are readable. Polymarket has a real book per outcome token.
@@ -61,7 +61,7 @@ Listener = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
-class TradePrint:
+class VenueTrade:
     """A trade on the venue's public feed; price and size in micro-units.
 
     Polymarket prints the traded token at its own price; Kalshi prints the market's YES
@@ -75,7 +75,7 @@ class TradePrint:
     taker_side: str
 
 
-TradeListener = Callable[[TradePrint], None]
+TradeListener = Callable[[VenueTrade], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +182,7 @@ class BookStore:
             except Exception:
                 log.exception("book listener failed for %s", instrument_id)
 
-    def publish_trade(self, trade: TradePrint) -> None:
+    def publish_trade(self, trade: VenueTrade) -> None:
         for listener in self.trade_listeners:
             try:
                 listener(trade)

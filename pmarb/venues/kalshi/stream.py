@@ -53,7 +53,7 @@ from pmarb.venues.kalshi.messages import (
     TradeMessage,
     stream_decoder,
 )
-from pmarb.venues.store import FEED_KEY, BookStore, TradePrint
+from pmarb.venues.store import FEED_KEY, BookStore, VenueTrade
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ class KalshiStreamHandler:
             return
         taker = (trade.taker_outcome_side or trade.taker_side or "").lower()
         taker_side = _YES_TAKER_SIDE.get(taker, "")
-        self.store.publish_trade(TradePrint(yes_id(trade.market_ticker), price, size, taker_side))
+        self.store.publish_trade(VenueTrade(yes_id(trade.market_ticker), price, size, taker_side))
 
     def _snapshot(self, message: OrderbookSnapshot) -> None:
         body = message.msg

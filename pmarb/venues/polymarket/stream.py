@@ -56,7 +56,7 @@ from pmarb.venues.polymarket.messages import (
     frame_decoder,
     price_change_decoder,
 )
-from pmarb.venues.store import FEED_KEY, BookStore, TradePrint
+from pmarb.venues.store import FEED_KEY, BookStore, VenueTrade
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +316,7 @@ class MarketChannelHandler:
             return
         side = (event.side or "").lower()
         taker_side = side if side in ("buy", "sell") else ""
-        self.store.publish_trade(TradePrint(event.asset_id, price, size, taker_side))
+        self.store.publish_trade(VenueTrade(event.asset_id, price, size, taker_side))
 
     def _tick_size_change(self, event: TickSizeChangeEvent) -> None:
         self.tick_size_changes += 1
