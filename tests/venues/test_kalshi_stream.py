@@ -11,7 +11,7 @@ from pmarb.domain.orders import Fill
 from pmarb.domain.parity import Outcome, Side
 from pmarb.venues.fixedpoint import micros
 from pmarb.venues.kalshi.stream import KalshiStreamHandler
-from pmarb.venues.store import FEED_KEY, BookStore
+from pmarb.venues.store import FEED_KEY, BookStore, VenueTrade
 from tests.venues.conftest import load_fixture, raw_fixture
 
 TICKER = "FED-23DEC-T3.00"
@@ -164,3 +164,12 @@ def test_deltas_wait_for_their_snapshot_and_bad_ones_drop_the_book() -> None:
     assert gaps[-1] == (2, [TICKER])
     handler.on_message(delta(6, "0.22", "1.00", "yes"))  # dropped book: ignored
     assert handler.deltas_applied == 2
+
+
+def test_recorded_trade_is_printed_on_the_yes_instrument_at_the_yes_price() -> None:
+    handler, store, _, _ = make()
+    prints: list[VenueTrade] = []
+    store.add_trade_listener(prints.append)
+    handler.on_message(raw_fixture("kalshi", "ws_trade.json"))
+    # A taker buying NO at 0.64 sold YES at 0.36.
+    assert prints == [VenueTrade("HIGHNY-22DEC23-B53.5:yes", micros("0.36"), micros("136"), "sell")]

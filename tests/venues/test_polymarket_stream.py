@@ -10,7 +10,7 @@ from pmarb.domain.market import VenueId
 from pmarb.venues.fixedpoint import micros
 from pmarb.venues.polymarket.messages import MarketEvent, MarketResolvedEvent, NewMarketEvent
 from pmarb.venues.polymarket.stream import MarketChannelHandler
-from pmarb.venues.store import BookStore
+from pmarb.venues.store import BookStore, VenueTrade
 from tests.venues.conftest import load_fixture, raw_fixture
 
 YES = "76670567130917723816490572615540605537878462672464291990940067659127658071111"
@@ -300,3 +300,14 @@ def test_other_events_that_mention_price_change_still_apply() -> None:
     )
     book = store.book("A")
     assert book is not None and book.valid and book.best_bid() == micros("0.40")
+
+
+def test_recorded_last_trade_price_is_printed_on_its_token() -> None:
+    store = BookStore(VenueId.POLYMARKET)
+    handler = MarketChannelHandler(store)
+    prints: list[VenueTrade] = []
+    store.add_trade_listener(prints.append)
+    handler.on_message(raw_fixture("polymarket", "ws_last_trade_price.json"))
+    trade = load_fixture("polymarket", "ws_last_trade_price.json")
+    assert prints == [VenueTrade(trade["asset_id"], micros("0.491"), micros("85.36"), "sell")]
+    assert handler.last_trades[trade["asset_id"]].price == "0.491"
