@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from pmarb.config import Settings
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.opportunity import Opportunity, OpportunityKind, OpportunityLeg, QuoteStamp
 from pmarb.domain.orders import OrderPurpose
@@ -95,10 +96,11 @@ def opportunity(legs: list[OpportunityLeg], quotes: list[QuoteStamp], size: D) -
 
 
 @asynccontextmanager
-async def gapped_fed_pair(
+async def gapped_simulator(
     client: Client, database_url: str, tmp_path: Path, *, paper_latency: float | None = None
-) -> AsyncIterator[tuple[Any, MarketDataService, Market, Market]]:
-    """The simulator's same-contract pair with Kalshi 0.08 cheap, seen by a running service."""
+) -> AsyncIterator[tuple[Any, Settings]]:
+    """The simulator with its same-contract pair gapped (Kalshi 0.08 cheap), and the settings
+    of a service trading it: start (and restart) services on it with ``running_service``."""
     keys = make_keys()
     async with simulator(keys, settings={"taker_probability": 0}) as sim:
         settings = settings_for(
@@ -109,10 +111,24 @@ async def gapped_fed_pair(
             settings = settings.model_copy(update={"venues": venues})
         sim.inject_steady_state()
         sim.inject_cross_venue_gap("fed-dec-cut", D("0.08"), cheap=VenueId.KALSHI)
-        async with running_service(sim, settings, client, trade=False) as service:
-            await advance(sim, 3, service)
-            kalshi, poly = fed_pair(service, sim)
-            yield sim, service, kalshi, poly
+        yield sim, settings
+
+
+@asynccontextmanager
+async def gapped_fed_pair(
+    client: Client, database_url: str, tmp_path: Path, *, paper_latency: float | None = None
+) -> AsyncIterator[tuple[Any, MarketDataService, Market, Market]]:
+    """The gapped pair seen by a running service."""
+    async with (
+        gapped_simulator(client, database_url, tmp_path, paper_latency=paper_latency) as (
+            sim,
+            settings,
+        ),
+        running_service(sim, settings, client, trade=False) as service,
+    ):
+        await advance(sim, 3, service)
+        kalshi, poly = fed_pair(service, sim)
+        yield sim, service, kalshi, poly
 
 
 def best_depths(service: MarketDataService, kalshi: Market, poly: Market) -> tuple[D, D]:

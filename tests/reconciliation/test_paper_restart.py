@@ -10,38 +10,31 @@ from temporalio.testing import WorkflowEnvironment
 
 from pmarb.domain.market import VenueId
 from pmarb.domain.orders import OrderStatus
-from pmarb.domain.parity import Outcome
 from pmarb.store.db import connect
 from pmarb.store.orders import workflow_orders
 from pmarb.strategies.base import StrategyBudget
 from pmarb.workflows.opportunity import OpportunityInput, OpportunityWorkflow
-from tests.marketdata.harness import advance, running_service, settings_for
-from tests.marketdata.test_lifecycle import ROOMY, buy_leg, fed_pair, opportunity
+from tests.marketdata.harness import advance, running_service
+from tests.marketdata.test_lifecycle import (
+    best_depths,
+    fed_pair,
+    gapped_simulator,
+    pair_opportunity,
+)
 from tests.reconciliation.test_reconciler import rows
-from tests.sim_support import make_keys, simulator
 from tests.support import eventually
 
 
 async def test_paper_holdings_and_orders_survive_a_restart(
     temporal_env: WorkflowEnvironment, database_url: str, tmp_path: Path
 ) -> None:
-    keys = make_keys()
     client = temporal_env.client
-    async with simulator(keys, settings={"taker_probability": 0}) as sim:
-        settings = settings_for(
-            sim, keys, database_url, client.service_client.config.target_host, tmp_path, risk=ROOMY
-        )
-        sim.inject_steady_state()
-        sim.inject_cross_venue_gap("fed-dec-cut", D("0.08"), cheap=VenueId.KALSHI)
+    async with gapped_simulator(client, database_url, tmp_path) as (sim, settings):
         async with running_service(sim, settings, client, trade=False) as service:
             await advance(sim, 3, service)
             kalshi, poly = fed_pair(service, sim)
-            _, _, k_depth = buy_leg(service, kalshi, Outcome.YES, D(1))
-            _, _, p_depth = buy_leg(service, poly, Outcome.NO, D(1))
-            size = min(k_depth, p_depth, D(40))
-            k_leg, k_quote, _ = buy_leg(service, kalshi, Outcome.YES, size)
-            p_leg, p_quote, _ = buy_leg(service, poly, Outcome.NO, size)
-            opp = opportunity([k_leg, p_leg], [k_quote, p_quote], size)
+            size = min(*best_depths(service, kalshi, poly), D(40))
+            opp = pair_opportunity(service, kalshi, poly, size)
             handle = await client.start_workflow(
                 OpportunityWorkflow.run,
                 OpportunityInput(
