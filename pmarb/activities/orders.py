@@ -380,10 +380,29 @@ class OrderActivities:
 
     @activity.defn(name="await_settlement")
     async def await_settlement(self, request: SettlementInput) -> Decimal:
-        """Wait (heartbeating) until the market resolves; book positions; return YES payout."""
+        """Wait (heartbeating) until the market resolves; book positions; return YES payout.
+
+        A venue that cannot answer (unreachable, throttled, or not knowing the market) is waited
+        out here, not failed: the position stays open until the venue says how the market
+        resolved, and a failure would only restart this same wait with a traceback each time.
+        """
         venue = self._venue(request.venue)
+        warned = False
         while True:
-            resolution = await venue.market_resolution(request.market_id)
+            try:
+                resolution = await venue.market_resolution(request.market_id)
+            except VenueError as e:
+                if not warned:
+                    log.warning(
+                        "settlement of %s:%s cannot be read yet (%s); still waiting",
+                        request.venue.value,
+                        request.market_id,
+                        e,
+                    )
+                    warned = True
+                activity.heartbeat()
+                await asyncio.sleep(request.poll_seconds)
+                continue
             if resolution.resolved and resolution.yes_payout is not None:
                 async with self._pool.connection() as conn:
                     await settle_positions(
