@@ -7,6 +7,14 @@ ladders' best prices in integer micro-units directly, with no Decimal, no snapsh
 Only when that check passes does the detector take snapshots and walk depth. A detector that has
 just emitted is not walked again until its dedupe period ends; the workflow id derived from the
 business key makes any duplicate start a no-op anyway.
+
+Cheaper still is not running the check at all. Each notified book has a :class:`_Watch` that
+remembers the best prices its detectors last read from it, and each detector whose check reads
+only live best prices remembers the check's last answer (kept current because every change of
+any of its legs' best prices reaches it through that leg's watch). An update that leaves this
+book's relevant best prices where they were, while none of its detectors may pay, therefore
+cannot change any answer and costs one comparison. Anything else re-checks exactly the detectors
+the update touches, as if nothing were cached.
 """
 
 from __future__ import annotations
@@ -70,16 +78,21 @@ Key = tuple[VenueId, str]  # (venue, instrument id)
 AskReader = Callable[[], int | None]
 
 
-@dataclass
-class ScannerStats:
-    evaluations: int = 0
-    suppressed_stale: int = 0
-    emitted: int = 0
-    stale_instruments: set[Key] = field(default_factory=set)
+_UNSEEN = -1
+"""A watch's remembered best price before it has read one (real prices are never negative)."""
 
 
 class _Detector:
-    __slots__ = ("emitted_at", "evaluate", "instruments", "kind", "may_pay")
+    __slots__ = (
+        "emitted_at",
+        "evaluate",
+        "instruments",
+        "kind",
+        "may_pay",
+        "paying",
+        "reads",
+        "watches",
+    )
 
     def __init__(
         self,
@@ -87,12 +100,61 @@ class _Detector:
         instruments: tuple[Key, ...],
         may_pay: Callable[[], bool],
         evaluate: Callable[[datetime], Opportunity | None],
+        reads: list[tuple[PriceLadder, bool]] | None = None,
     ) -> None:
         self.kind = kind
         self.instruments = instruments
         self.may_pay = may_pay
         self.evaluate = evaluate
         self.emitted_at: datetime | None = None
+        self.reads = reads
+        """The live ladders ``may_pay`` reads (flipped: a bid ladder read as asks), when it
+        reads nothing else; None when its answer can change without a book update (fair
+        values) or the books have no live ladders. Only these detectors cache ``paying``."""
+        self.paying = False
+        """``may_pay()`` as of the last change of any of its legs' best prices."""
+        self.watches: list[_Watch] = []
+
+
+class _Watch:
+    """One notified book's hot-path state: the best prices its detectors last read from it, how
+    many of them may pay now, and whether any of them has no cacheable check."""
+
+    __slots__ = ("ask", "bid", "book", "checks", "detectors", "paying", "uncached")
+
+    def __init__(self, book: LadderBook | None) -> None:
+        self.book = book
+        """The live book notified under this id; None when the view has no live ladders."""
+        self.detectors: list[_Detector] = []
+        self.ask: int | None = _UNSEEN
+        self.bid: int | None = _UNSEEN
+        self.paying = 0
+        self.uncached = book is None
+        self.checks = 0
+
+    def remember_tops(self) -> None:
+        book = self.book
+        if book is not None:
+            asks, bids = book.asks.prices, book.bids.prices
+            self.ask = asks[0] if asks else None
+            self.bid = bids[-1] if bids else None
+
+
+@dataclass
+class ScannerStats:
+    suppressed_stale: int = 0
+    emitted: int = 0
+    stale_instruments: set[Key] = field(default_factory=set)
+    oracle_checks: int = 0
+    watches: list[_Watch] = field(default_factory=list, repr=False)
+    forgotten_checks: int = 0
+
+    @property
+    def evaluations(self) -> int:
+        """Detector checks asked for: each book update counts the detectors that touch its
+        instrument (whether or not the cached answer spared running them), each oracle tick
+        the detectors priced on it."""
+        return self.forgotten_checks + self.oracle_checks + sum(w.checks for w in self.watches)
 
 
 class Scanner:
@@ -111,6 +173,8 @@ class Scanner:
         self._fair_values = fair_values
         self._clock = clock
         self._by_venue: dict[VenueId, dict[str, list[_Detector]]] = {v: {} for v in books}
+        self._watches: dict[VenueId, dict[str, _Watch]] = {v: {} for v in books}
+        self._triggers: dict[VenueId, dict[str, Callable[[], None]]] = {v: {} for v in books}
         self._by_symbol: dict[str, list[_Detector]] = {}
         self._fair: dict[tuple[VenueId, str], FairValueQuote | None] = {}
         self._oracle_markets: dict[int, Market] = {}
@@ -159,11 +223,22 @@ class Scanner:
             parts.append((book.bids, True) if flipped else (book.asks, False))
         return parts
 
-    def _bundle_check(self, *directions: Sequence[Key]) -> Callable[[], bool]:
-        """True when some direction's best asks sum to at most one minus the minimum edge.
+    def _bundle_check(
+        self, *directions: Sequence[Key]
+    ) -> tuple[Callable[[], bool], list[tuple[PriceLadder, bool]] | None]:
+        """True when some direction's best asks sum to at most one minus the minimum edge, and
+        the live ladders that answer reads (None when it reads through the view instead).
 
-        Runs on every book update, so it reads the ladders inline: one call, no Decimal.
+        Runs whenever a leg's best price moves, so it reads the ladders inline: one call, no
+        Decimal.
         """
+        check = self._bundle_check_only(*directions)
+        compiled = [self._ladder_parts(keys) for keys in directions]
+        if any(parts is None for parts in compiled):
+            return check, None
+        return check, [part for parts in compiled if parts is not None for part in parts]
+
+    def _bundle_check_only(self, *directions: Sequence[Key]) -> Callable[[], bool]:
         limit = self._arb_limit
         compiled = [self._ladder_parts(keys) for keys in directions]
         if any(parts is None for parts in compiled):
@@ -204,30 +279,112 @@ class Scanner:
     # -- registration ----------------------------------------------------------------------
 
     def _register(self, detector: _Detector, symbols: Sequence[str] = ()) -> None:
+        if detector.reads is not None:
+            detector.paying = detector.may_pay()
         for venue, instrument in dict.fromkeys(
             (key[0], self._notify_key(key)) for key in detector.instruments
         ):
             self._by_venue.setdefault(venue, {}).setdefault(instrument, []).append(detector)
+            watches = self._watches.setdefault(venue, {})
+            watch = watches.get(instrument)
+            if watch is None:
+                top_reader = getattr(self._books[venue], "top_reader", None)
+                book = None if top_reader is None else top_reader(instrument)[0]
+                watch = watches[instrument] = _Watch(book)
+                self.stats.watches.append(watch)
+            watch.detectors.append(detector)
+            detector.watches.append(watch)
+            if detector.reads is None:
+                watch.uncached = True
+            elif detector.paying:
+                watch.paying += 1
+            # Forget what the watch last saw: its first update re-checks everything.
+            watch.ask = watch.bid = _UNSEEN
+            self._triggers.setdefault(venue, {})[instrument] = self._trigger(watch)
         for symbol in symbols:
             self._by_symbol.setdefault(symbol, []).append(detector)
+
+    def _trigger(self, watch: _Watch) -> Callable[[], None]:
+        """What a book update runs: compare the best prices this watch's detectors read from its
+        book with the last ones seen, and re-check only if they moved or something may pay."""
+        changed = self._changed
+        count = len(watch.detectors)
+        book = watch.book
+        if watch.uncached or book is None:
+
+            def always() -> None:
+                watch.checks += count
+                changed(watch)
+
+            return always
+        asks, bids = book.asks, book.bids
+        read = [ladder for d in watch.detectors for ladder, _ in d.reads or ()]
+        reads_asks = any(ladder is asks for ladder in read)
+        reads_bids = any(ladder is bids for ladder in read)
+        if reads_asks and reads_bids:
+
+            def both() -> None:
+                watch.checks += count
+                a, b = asks.prices, bids.prices
+                if (
+                    not watch.paying
+                    and (a[0] if a else None) == watch.ask
+                    and (b[-1] if b else None) == watch.bid
+                ):
+                    return
+                changed(watch)
+
+            return both
+        if reads_bids:
+
+            def bids_only() -> None:
+                watch.checks += count
+                b = bids.prices
+                if not watch.paying and (b[-1] if b else None) == watch.bid:
+                    return
+                changed(watch)
+
+            return bids_only
+
+        def asks_only() -> None:
+            watch.checks += count
+            a = asks.prices
+            if not watch.paying and (a[0] if a else None) == watch.ask:
+                return
+            changed(watch)
+
+        return asks_only
+
+    def _changed(self, watch: _Watch) -> None:
+        """A watched book's best prices moved, or one of its detectors may pay: bring the cached
+        answers up to date and run the detectors that may pay."""
+        for detector in watch.detectors:
+            if detector.reads is not None:
+                paying = detector.may_pay()
+                if paying != detector.paying:
+                    detector.paying = paying
+                    step = 1 if paying else -1
+                    for other in detector.watches:
+                        other.paying += step
+        watch.remember_tops()
+        if watch.paying or watch.uncached:
+            self._run(watch.detectors)
 
     def add_binary_market(self, market: Market) -> None:
         keys = (
             (market.venue, market.yes_instrument_id),
             (market.venue, market.no_instrument_id),
         )
-        self._register(
-            _Detector("intra", keys, self._bundle_check(keys), lambda n: self._intra(market, n))
-        )
+        check, reads = self._bundle_check(keys)
+        self._register(_Detector("intra", keys, check, lambda n: self._intra(market, n), reads))
 
     def add_neg_risk_event(self, markets: Sequence[Market]) -> None:
         """A complete set of the event's named outcomes (augmented events must not be added)."""
         keys = tuple((m.venue, m.yes_instrument_id) for m in markets)
         members = tuple(markets)
+        check, reads = self._bundle_check(keys)
         self._register(
-            _Detector(
-                "neg_risk", keys, self._bundle_check(keys), lambda n: self._neg_risk(members, n)
-            )
+            _Detector("neg_risk", keys, check, lambda n: self._neg_risk(members, n), reads)
         )
 
     def add_pair(self, pair: MatchedPair) -> None:
@@ -239,12 +396,10 @@ class Scanner:
             first, second = (a_yes, b_yes), (a_no, b_no)
         else:
             first, second = (a_yes, b_no), (a_no, b_yes)
+        check, reads = self._bundle_check(first, second)
         self._register(
             _Detector(
-                "cross",
-                (a_yes, a_no, b_yes, b_no),
-                self._bundle_check(first, second),
-                lambda n: self._cross(pair, n),
+                "cross", (a_yes, a_no, b_yes, b_no), check, lambda n: self._cross(pair, n), reads
             )
         )
 
@@ -269,8 +424,15 @@ class Scanner:
         self._register(detector, symbols)
 
     def clear(self) -> None:
-        for index in self._by_venue.values():  # in place: listeners hold these dicts
+        for index in self._by_venue.values():
             index.clear()
+        for triggers in self._triggers.values():  # in place: listeners hold these dicts
+            triggers.clear()
+        for watches in self._watches.values():
+            watches.clear()
+        stats = self.stats
+        stats.forgotten_checks += sum(w.checks for w in stats.watches)
+        stats.watches.clear()
         self._by_symbol.clear()
         self._fair.clear()
         self._oracle_markets.clear()
@@ -286,19 +448,20 @@ class Scanner:
 
     def listener_for(self, venue: VenueId) -> Callable[[str], None]:
         """A book-store listener for one venue: the hot path of every book update."""
-        index = self._by_venue.setdefault(venue, {})
+        triggers = self._triggers.setdefault(venue, {})
+        trigger_for = triggers.get
 
         def on_update(instrument_id: str) -> None:
-            detectors = index.get(instrument_id)
-            if detectors:
-                self._run(detectors)
+            trigger = trigger_for(instrument_id)
+            if trigger is not None:
+                trigger()
 
         return on_update
 
     def on_book_update(self, venue: VenueId, instrument_id: str) -> None:
-        detectors = self._by_venue.get(venue, {}).get(instrument_id)
-        if detectors:
-            self._run(detectors)
+        trigger = self._triggers.get(venue, {}).get(instrument_id)
+        if trigger is not None:
+            trigger()
 
     def on_oracle_update(self, symbol: str) -> None:
         """A new tick: re-price the markets that depend on it (book updates reuse the value),
@@ -311,16 +474,16 @@ class Scanner:
             for detector in detectors:
                 market = self._oracle_markets[id(detector)]
                 self._fair[(market.venue, market.market_id)] = source.fair_value(market)
+        self.stats.oracle_checks += len(detectors)
         self._run(detectors)
 
     def _run(self, detectors: list[_Detector]) -> None:
         if not self.enabled:
             return
         stats = self.stats
-        stats.evaluations += len(detectors)
         now: datetime | None = None
         for detector in detectors:
-            if not detector.may_pay():
+            if not (detector.paying if detector.reads is not None else detector.may_pay()):
                 continue
             if now is None:
                 now = self._clock()
