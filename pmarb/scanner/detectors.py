@@ -173,28 +173,47 @@ def cross_venue(
     config: ScannerConfig,
 ) -> Opportunity | None:
     """The better of the pair's two directions (books are (YES, NO) for each market)."""
-    yes_a, no_a = books_a
-    yes_b, no_b = books_b
+    found = []
+    for direction in CROSS_DIRECTIONS:
+        out_a, out_b = cross_outcomes(pair, direction)
+        book_a = books_a[0] if out_a is Outcome.YES else books_a[1]
+        book_b = books_b[0] if out_b is Outcome.YES else books_b[1]
+        found.append(cross_direction(pair, direction, book_a, book_b, now, config))
+    return better(found)
+
+
+CROSS_DIRECTIONS = (0, 1)
+"""A pair's two directions, in the order ``cross_venue`` tries them (ties go to the first)."""
+
+
+def cross_outcomes(pair: MatchedPair, direction: int) -> tuple[Outcome, Outcome]:
+    """What one direction buys on market a and on market b: together they pay exactly one."""
     if pair.inverted:
-        directions = (
-            ((Outcome.YES, yes_a), (Outcome.YES, yes_b)),
-            ((Outcome.NO, no_a), (Outcome.NO, no_b)),
-        )
-    else:
-        directions = (
-            ((Outcome.YES, yes_a), (Outcome.NO, no_b)),
-            ((Outcome.NO, no_a), (Outcome.YES, yes_b)),
-        )
-    found = [
-        bundle(
-            OpportunityKind.CROSS_VENUE,
-            (BundleSide(pair.a, out_a, book_a), BundleSide(pair.b, out_b, book_b)),
-            now,
-            config,
-            matched_pair_id=pair.match_id,
-        )
-        for (out_a, book_a), (out_b, book_b) in directions
-    ]
+        return (Outcome.YES, Outcome.YES) if direction == 0 else (Outcome.NO, Outcome.NO)
+    return (Outcome.YES, Outcome.NO) if direction == 0 else (Outcome.NO, Outcome.YES)
+
+
+def cross_direction(
+    pair: MatchedPair,
+    direction: int,
+    book_a: BookSnapshot,
+    book_b: BookSnapshot,
+    now: datetime,
+    config: ScannerConfig,
+) -> Opportunity | None:
+    """One direction of a pair, given the books of the outcomes ``cross_outcomes`` names."""
+    out_a, out_b = cross_outcomes(pair, direction)
+    return bundle(
+        OpportunityKind.CROSS_VENUE,
+        (BundleSide(pair.a, out_a, book_a), BundleSide(pair.b, out_b, book_b)),
+        now,
+        config,
+        matched_pair_id=pair.match_id,
+    )
+
+
+def better(found: Sequence[Opportunity | None]) -> Opportunity | None:
+    """The candidate with the largest expected profit (the first of equals)."""
     candidates = [opportunity for opportunity in found if opportunity is not None]
     return max(candidates, key=lambda o: o.expected_profit, default=None)
 

@@ -28,10 +28,15 @@ from typing import Protocol
 from pmarb.domain.book import BookSnapshot
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.opportunity import Opportunity
+from pmarb.domain.parity import Outcome
 from pmarb.scanner.config import ScannerConfig
 from pmarb.scanner.detectors import (
+    CROSS_DIRECTIONS,
     FairValueQuote,
     MatchedPair,
+    better,
+    cross_direction,
+    cross_outcomes,
     cross_venue,
     intra_venue,
     neg_risk,
@@ -392,14 +397,32 @@ class Scanner:
         a_no = (pair.a.venue, pair.a.no_instrument_id)
         b_yes = (pair.b.venue, pair.b.yes_instrument_id)
         b_no = (pair.b.venue, pair.b.no_instrument_id)
-        if pair.inverted:
-            first, second = (a_yes, b_yes), (a_no, b_no)
-        else:
-            first, second = (a_yes, b_no), (a_no, b_yes)
-        check, reads = self._bundle_check(first, second)
+        legs: list[tuple[Key, Key]] = []
+        for direction in CROSS_DIRECTIONS:
+            out_a, out_b = cross_outcomes(pair, direction)
+            legs.append(
+                (a_yes if out_a is Outcome.YES else a_no, b_yes if out_b is Outcome.YES else b_no)
+            )
+        check, reads = self._bundle_check(*legs)
+        # A direction whose best asks fail the check cannot pay (with fees never negative, every
+        # unit costs at least its best asks), so with live ladders only the directions that pass
+        # are snapshotted and walked.
+        lazy = reads is not None and pair.a.fees.taker_rate >= 0 and pair.b.fees.taker_rate >= 0
+        directions = (
+            [
+                (direction, self._bundle_check_only(keys), keys)
+                for direction, keys in zip(CROSS_DIRECTIONS, legs, strict=True)
+            ]
+            if lazy
+            else None
+        )
         self._register(
             _Detector(
-                "cross", (a_yes, a_no, b_yes, b_no), check, lambda n: self._cross(pair, n), reads
+                "cross",
+                (a_yes, a_no, b_yes, b_no),
+                check,
+                lambda n: self._cross(pair, n, directions),
+                reads,
             )
         )
 
@@ -562,7 +585,12 @@ class Scanner:
             [(m, self._snapshot(k)) for m, k in zip(markets, keys, strict=True)], now, self.config
         )
 
-    def _cross(self, pair: MatchedPair, now: datetime) -> Opportunity | None:
+    def _cross(
+        self,
+        pair: MatchedPair,
+        now: datetime,
+        directions: list[tuple[int, Callable[[], bool], tuple[Key, Key]]] | None,
+    ) -> Opportunity | None:
         keys = (
             (pair.a.venue, pair.a.yes_instrument_id),
             (pair.a.venue, pair.a.no_instrument_id),
@@ -571,6 +599,16 @@ class Scanner:
         )
         if not self._usable(keys):
             return None
+        if directions is not None:
+            return better(
+                [
+                    cross_direction(
+                        pair, direction, self._snapshot(a), self._snapshot(b), now, self.config
+                    )
+                    for direction, may_pay, (a, b) in directions
+                    if may_pay()
+                ]
+            )
         snapshots = [self._snapshot(key) for key in keys]
         return cross_venue(
             pair, (snapshots[0], snapshots[1]), (snapshots[2], snapshots[3]), now, self.config

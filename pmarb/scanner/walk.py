@@ -9,6 +9,7 @@ rounds on its own), so the result is never more optimistic than the venue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -70,14 +71,27 @@ def walk_bundle(
     min_chunk_profit: Decimal = ZERO,
 ) -> BundleWalk | None:
     """The most profitable size up to ``max_size``; None when no unit is worth buying."""
-    if not legs or any(not leg.asks for leg in legs):
+    if not legs:
+        return None
+    books = [leg.asks for leg in legs]
+    if not all(books):
         return None
     # Cheap rejection first: if the best levels already cost one or more, nothing follows.
-    if sum((leg.asks[0].price for leg in legs), ZERO) >= ONE:
+    best = ZERO
+    for asks in books:
+        best += asks[0].price
+    if best >= ONE:
         return None
-    index = [0] * len(legs)
-    left = [leg.asks[0].size for leg in legs]
-    taken: list[list[Level]] = [[] for _ in legs]
+    # Runs when a gap is found, so on the detection-latency path: plain lists and locals, no
+    # per-chunk objects. The Decimal operations and their order are the definition's.
+    fee_of = [leg.fees.fee for leg in legs]
+    count = len(legs)
+    index = [0] * count
+    level = [asks[0] for asks in books]
+    left = [first.size for first in level]
+    # Per leg, the chunks taken so far with consecutive chunks at one price merged (one venue
+    # fill per level): [price, size] pairs.
+    taken: list[list[list[Decimal]]] = [[] for _ in legs]
     size = ZERO
     while True:
         chunk = min(left)
@@ -85,41 +99,48 @@ def walk_bundle(
             chunk = min(chunk, max_size - size)
         if chunk <= ZERO:
             break
-        prices = [leg.asks[i].price for leg, i in zip(legs, index, strict=True)]
-        fees = sum(
-            (leg.fees.fee(price, chunk) for leg, price in zip(legs, prices, strict=True)), ZERO
-        )
-        if chunk - sum(prices, ZERO) * chunk - fees <= min_chunk_profit:
+        prices = [current.price for current in level]
+        fees = ZERO
+        total = ZERO
+        for fee, price in zip(fee_of, prices, strict=True):
+            fees += fee(price, chunk)
+            total += price
+        if chunk - total * chunk - fees <= min_chunk_profit:
             break
-        for n, price in enumerate(prices):
-            taken[n].append(Level(price, chunk))
+        exhausted = False
+        for n in range(count):
+            price = prices[n]
+            fills = taken[n]
+            if fills and fills[-1][0] == price:
+                fills[-1][1] += chunk
+            else:
+                fills.append([price, chunk])
             left[n] -= chunk
         size += chunk
-        exhausted = False
-        for n, leg in enumerate(legs):
+        for n in range(count):
             if left[n] == ZERO:
                 index[n] += 1
-                if index[n] >= len(leg.asks):
+                asks = books[n]
+                if index[n] >= len(asks):
                     exhausted = True
                     break
-                left[n] = leg.asks[index[n]].size
+                level[n] = asks[index[n]]
+                left[n] = level[n].size
         if exhausted:
             break
     if size <= ZERO or any(size < leg.min_size for leg in legs):
         return None
-    fills = tuple(_leg_fill(leg, taken[n]) for n, leg in enumerate(legs))
-    result = BundleWalk(size, fills)
+    fills_of = tuple(_leg_fill(fee_of[n], taken[n]) for n in range(count))
+    result = BundleWalk(size, fills_of)
     return result if result.profit > ZERO else None
 
 
-def _leg_fill(leg: LegLadder, chunks: list[Level]) -> LegFill:
-    """Merge chunks at the same price (one venue fill per level) and price their fees."""
-    merged: list[Level] = []
-    for level in chunks:
-        if merged and merged[-1].price == level.price:
-            merged[-1] = Level(level.price, merged[-1].size + level.size)
-        else:
-            merged.append(level)
-    notional = sum((level.price * level.size for level in merged), ZERO)
-    fee = sum((leg.fees.fee(level.price, level.size) for level in merged), ZERO)
-    return LegFill(tuple(merged), notional, fee)
+def _leg_fill(fee: Callable[[Decimal, Decimal], Decimal], merged: list[list[Decimal]]) -> LegFill:
+    """Price one leg's fills and their fees (each level is its own fill, rounded on its own)."""
+    notional = ZERO
+    fees = ZERO
+    for price, size in merged:
+        notional += price * size
+    for price, size in merged:
+        fees += fee(price, size)
+    return LegFill(tuple(Level(price, size) for price, size in merged), notional, fees)
