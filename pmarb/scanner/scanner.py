@@ -123,14 +123,33 @@ class _Detector:
 
 class _Watch:
     """One notified book's hot-path state: the best prices its detectors last read from it, how
-    many of them may pay now, and whether any of them has no cacheable check."""
+    many of them may pay now, and whether any of them has no cacheable check.
 
-    __slots__ = ("ask", "bid", "book", "checks", "detectors", "paying", "uncached")
+    Its ``on_*`` methods are what a book update runs. They compare by identity first: a level
+    that stays keeps its price object in the ladder, so the usual answer needs no int read."""
 
-    def __init__(self, book: LadderBook | None) -> None:
+    __slots__ = (
+        "ask",
+        "asks",
+        "bid",
+        "bids",
+        "book",
+        "changed",
+        "checks",
+        "count",
+        "detectors",
+        "paying",
+        "uncached",
+    )
+
+    def __init__(self, book: LadderBook | None, changed: Callable[[_Watch], None]) -> None:
         self.book = book
         """The live book notified under this id; None when the view has no live ladders."""
+        self.asks: PriceLadder | None = None if book is None else book.asks
+        self.bids: PriceLadder | None = None if book is None else book.bids
+        self.changed = changed
         self.detectors: list[_Detector] = []
+        self.count = 0
         self.ask: int | None = _UNSEEN
         self.bid: int | None = _UNSEEN
         self.paying = 0
@@ -143,6 +162,36 @@ class _Watch:
             asks, bids = book.asks.prices, book.bids.prices
             self.ask = asks[0] if asks else None
             self.bid = bids[-1] if bids else None
+
+    def on_any(self) -> None:
+        self.checks += self.count
+        self.changed(self)
+
+    def on_asks(self) -> None:
+        self.checks += self.count
+        prices = self.asks.prices  # type: ignore[union-attr]  # set whenever this is chosen
+        top = prices[0] if prices else None
+        if self.paying or (top is not self.ask and top != self.ask):
+            self.changed(self)
+
+    def on_bids(self) -> None:
+        self.checks += self.count
+        prices = self.bids.prices  # type: ignore[union-attr]
+        top = prices[-1] if prices else None
+        if self.paying or (top is not self.bid and top != self.bid):
+            self.changed(self)
+
+    def on_both(self) -> None:
+        self.checks += self.count
+        asks, bids = self.asks.prices, self.bids.prices  # type: ignore[union-attr]
+        ask = asks[0] if asks else None
+        bid = bids[-1] if bids else None
+        if (
+            self.paying
+            or (ask is not self.ask and ask != self.ask)
+            or (bid is not self.bid and bid != self.bid)
+        ):
+            self.changed(self)
 
 
 @dataclass
@@ -295,7 +344,7 @@ class Scanner:
             if watch is None:
                 top_reader = getattr(self._books[venue], "top_reader", None)
                 book = None if top_reader is None else top_reader(instrument)[0]
-                watch = watches[instrument] = _Watch(book)
+                watch = watches[instrument] = _Watch(book, self._changed)
                 self.stats.watches.append(watch)
             watch.detectors.append(detector)
             detector.watches.append(watch)
@@ -312,53 +361,15 @@ class Scanner:
     def _trigger(self, watch: _Watch) -> Callable[[], None]:
         """What a book update runs: compare the best prices this watch's detectors read from its
         book with the last ones seen, and re-check only if they moved or something may pay."""
-        changed = self._changed
-        count = len(watch.detectors)
-        book = watch.book
-        if watch.uncached or book is None:
-
-            def always() -> None:
-                watch.checks += count
-                changed(watch)
-
-            return always
-        asks, bids = book.asks, book.bids
+        watch.count = len(watch.detectors)
+        if watch.uncached or watch.book is None:
+            return watch.on_any
         read = [ladder for d in watch.detectors for ladder, _ in d.reads or ()]
-        reads_asks = any(ladder is asks for ladder in read)
-        reads_bids = any(ladder is bids for ladder in read)
+        reads_asks = any(ladder is watch.asks for ladder in read)
+        reads_bids = any(ladder is watch.bids for ladder in read)
         if reads_asks and reads_bids:
-
-            def both() -> None:
-                watch.checks += count
-                a, b = asks.prices, bids.prices
-                if (
-                    not watch.paying
-                    and (a[0] if a else None) == watch.ask
-                    and (b[-1] if b else None) == watch.bid
-                ):
-                    return
-                changed(watch)
-
-            return both
-        if reads_bids:
-
-            def bids_only() -> None:
-                watch.checks += count
-                b = bids.prices
-                if not watch.paying and (b[-1] if b else None) == watch.bid:
-                    return
-                changed(watch)
-
-            return bids_only
-
-        def asks_only() -> None:
-            watch.checks += count
-            a = asks.prices
-            if not watch.paying and (a[0] if a else None) == watch.ask:
-                return
-            changed(watch)
-
-        return asks_only
+            return watch.on_both
+        return watch.on_bids if reads_bids else watch.on_asks
 
     def _changed(self, watch: _Watch) -> None:
         """A watched book's best prices moved, or one of its detectors may pay: bring the cached
