@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from pmarb.domain.book import BookSnapshot, Level
 from pmarb.domain.market import Market
@@ -56,6 +57,12 @@ def signature(kind: OpportunityKind, parts: Sequence[str]) -> str:
     """What identifies one situation: its kind and the instruments it buys. Prices are left out
     on purpose: quotes move while a gap persists, and a persisting gap is one opportunity. The
     scanner turns this into a business key (with the time of first emission)."""
+    return _signature(kind, tuple(parts))
+
+
+@lru_cache(maxsize=1 << 16)
+def _signature(kind: OpportunityKind, parts: tuple[str, ...]) -> str:
+    # The same few thousand situations recur (one or two per detector): hash each once.
     digest = hashlib.sha256("|".join([kind.value, *parts]).encode()).hexdigest()
     return f"{kind.value}-{digest[:20]}"
 
@@ -116,13 +123,18 @@ def bundle(
         for side in sides
     )
     walk = walk_bundle(ladders)
-    if walk is None or walk.edge < config.min_arb_edge or walk.profit < config.min_arb_profit:
+    if walk is None:
+        return None
+    size = walk.size
+    profit = walk.profit
+    edge = profit / size if size > ZERO else ZERO  # BundleWalk.edge, without a second profit
+    if edge < config.min_arb_edge or profit < config.min_arb_profit:
         return None
     names = [f"{side.market.venue}-{side.outcome}" for side in sides]
     if len(set(names)) != len(names):
         names = [f"leg{n}-{side.outcome}" for n, side in enumerate(sides)]
     legs = tuple(
-        _leg(name, side, walk.size, fill.fills, fill.vwap)
+        _leg(name, side, size, fill.fills, fill.vwap)
         for name, side, fill in zip(names, sides, walk.legs, strict=True)
     )
     parts = [f"{leg.venue}:{leg.instrument_id}" for leg in legs]
@@ -130,8 +142,8 @@ def bundle(
         kind=kind,
         business_key=signature(kind, parts),
         legs=legs,
-        size=walk.size,
-        edge=walk.edge,
+        size=size,
+        edge=edge,
         detected_at=now,
         expires_at=now + timedelta(seconds=config.arb_validity_seconds),
         quotes=tuple(_quote(side) for side in sides),
