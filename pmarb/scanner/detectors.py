@@ -116,8 +116,12 @@ def bundle(
     config: ScannerConfig,
     *,
     matched_pair_id: int | None = None,
+    key_suffix: str = "",
 ) -> Opportunity | None:
-    """The bundle's executable size and edge after fees, or None if it does not pay."""
+    """The bundle's executable size and edge after fees, or None if it does not pay.
+
+    Every detector's ``key_suffix`` is appended to the situation's signature to make the
+    business key (the scanner appends the time of first emission)."""
     ladders = tuple(
         LegLadder(_within_slippage(side.book, config), side.market.fees, side.market.min_size)
         for side in sides
@@ -140,7 +144,7 @@ def bundle(
     parts = [f"{leg.venue}:{leg.instrument_id}" for leg in legs]
     return Opportunity(
         kind=kind,
-        business_key=signature(kind, parts),
+        business_key=signature(kind, parts) + key_suffix,
         legs=legs,
         size=size,
         edge=edge,
@@ -153,18 +157,29 @@ def bundle(
 
 
 def intra_venue(
-    market: Market, yes: BookSnapshot, no: BookSnapshot, now: datetime, config: ScannerConfig
+    market: Market,
+    yes: BookSnapshot,
+    no: BookSnapshot,
+    now: datetime,
+    config: ScannerConfig,
+    *,
+    key_suffix: str = "",
 ) -> Opportunity | None:
     return bundle(
         OpportunityKind.INTRA_VENUE,
         (BundleSide(market, Outcome.YES, yes), BundleSide(market, Outcome.NO, no)),
         now,
         config,
+        key_suffix=key_suffix,
     )
 
 
 def neg_risk(
-    outcomes: Sequence[tuple[Market, BookSnapshot]], now: datetime, config: ScannerConfig
+    outcomes: Sequence[tuple[Market, BookSnapshot]],
+    now: datetime,
+    config: ScannerConfig,
+    *,
+    key_suffix: str = "",
 ) -> Opportunity | None:
     """YES of every named outcome. The caller passes only complete, non-augmented events."""
     if len(outcomes) < 2:
@@ -174,6 +189,7 @@ def neg_risk(
         tuple(BundleSide(market, Outcome.YES, book) for market, book in outcomes),
         now,
         config,
+        key_suffix=key_suffix,
     )
 
 
@@ -183,6 +199,8 @@ def cross_venue(
     books_b: tuple[BookSnapshot, BookSnapshot],
     now: datetime,
     config: ScannerConfig,
+    *,
+    key_suffix: str = "",
 ) -> Opportunity | None:
     """The better of the pair's two directions (books are (YES, NO) for each market)."""
     found = []
@@ -190,7 +208,9 @@ def cross_venue(
         out_a, out_b = cross_outcomes(pair, direction)
         book_a = books_a[0] if out_a is Outcome.YES else books_a[1]
         book_b = books_b[0] if out_b is Outcome.YES else books_b[1]
-        found.append(cross_direction(pair, direction, book_a, book_b, now, config))
+        found.append(
+            cross_direction(pair, direction, book_a, book_b, now, config, key_suffix=key_suffix)
+        )
     return better(found)
 
 
@@ -212,6 +232,8 @@ def cross_direction(
     book_b: BookSnapshot,
     now: datetime,
     config: ScannerConfig,
+    *,
+    key_suffix: str = "",
 ) -> Opportunity | None:
     """One direction of a pair, given the books of the outcomes ``cross_outcomes`` names."""
     out_a, out_b = cross_outcomes(pair, direction)
@@ -221,6 +243,7 @@ def cross_direction(
         now,
         config,
         matched_pair_id=pair.match_id,
+        key_suffix=key_suffix,
     )
 
 
@@ -237,6 +260,8 @@ def oracle_lag(
     fair: FairValueQuote,
     now: datetime,
     config: ScannerConfig,
+    *,
+    key_suffix: str = "",
 ) -> Opportunity | None:
     """Buy the side priced below fair value by more than ``max(min edge, k·stdev)``."""
     threshold = max(config.min_oracle_edge, config.oracle_stdevs * fair.stdev)
@@ -267,7 +292,8 @@ def oracle_lag(
             business_key=signature(
                 OpportunityKind.ORACLE_LAG,
                 [f"{market.venue}:{book.instrument_id}"],
-            ),
+            )
+            + key_suffix,
             legs=(leg,),
             size=size,
             edge=edge,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -104,7 +104,7 @@ class _Detector:
         kind: str,
         instruments: tuple[Key, ...],
         may_pay: Callable[[], bool],
-        evaluate: Callable[[datetime], Opportunity | None],
+        evaluate: Callable[[datetime, str], Opportunity | None],
         reads: list[tuple[PriceLadder, bool]] | None = None,
     ) -> None:
         self.kind = kind
@@ -392,7 +392,9 @@ class Scanner:
             (market.venue, market.no_instrument_id),
         )
         check, reads = self._bundle_check(keys)
-        self._register(_Detector("intra", keys, check, lambda n: self._intra(market, n), reads))
+        self._register(
+            _Detector("intra", keys, check, lambda n, k: self._intra(market, n, k), reads)
+        )
 
     def add_neg_risk_event(self, markets: Sequence[Market]) -> None:
         """A complete set of the event's named outcomes (augmented events must not be added)."""
@@ -400,7 +402,7 @@ class Scanner:
         members = tuple(markets)
         check, reads = self._bundle_check(keys)
         self._register(
-            _Detector("neg_risk", keys, check, lambda n: self._neg_risk(members, n), reads)
+            _Detector("neg_risk", keys, check, lambda n, k: self._neg_risk(members, n, k), reads)
         )
 
     def add_pair(self, pair: MatchedPair) -> None:
@@ -432,7 +434,7 @@ class Scanner:
                 "cross",
                 (a_yes, a_no, b_yes, b_no),
                 check,
-                lambda n: self._cross(pair, n, directions),
+                lambda n, k: self._cross(pair, n, k, directions),
                 reads,
             )
         )
@@ -453,7 +455,7 @@ class Scanner:
                 no is not None and (MICROS - p) - no >= edge
             )
 
-        detector = _Detector("oracle", keys, may_pay, lambda n: self._oracle(market, n))
+        detector = _Detector("oracle", keys, may_pay, lambda n, k: self._oracle(market, n, k))
         self._oracle_markets[id(detector)] = market
         self._register(detector, symbols)
 
@@ -516,11 +518,13 @@ class Scanner:
             return
         stats = self.stats
         now: datetime | None = None
+        suffix = ""
         for detector in detectors:
             if not (detector.paying if detector.reads is not None else detector.may_pay()):
                 continue
             if now is None:
                 now = self._clock()
+                suffix = f"-{int(now.timestamp())}"
             emitted_at = detector.emitted_at
             if (
                 emitted_at is not None
@@ -528,15 +532,17 @@ class Scanner:
             ):
                 continue
             try:
-                found = detector.evaluate(now)
+                found = detector.evaluate(now, suffix)
             except Exception:
                 log.exception("%s detector failed", detector.kind)
                 continue
             if found is None:
                 continue
             # A gap that persists is one opportunity; it is offered again only after the
-            # dedupe period, under a new key.
-            signature = found.business_key
+            # dedupe period, under a new key (the detector built it with the time suffix, so
+            # the opportunity need not be copied to change it).
+            key = found.business_key
+            signature = key[: len(key) - len(suffix)]
             first = self._emitted.get(signature)
             if (
                 first is not None
@@ -548,7 +554,7 @@ class Scanner:
             if len(self._emitted) > 10_000:
                 self._forget_before(now)
             stats.emitted += 1
-            self._emit(replace(found, business_key=f"{signature}-{int(now.timestamp())}"))
+            self._emit(found)
 
     def _forget_before(self, now: datetime) -> None:
         horizon = self.config.dedupe_bucket_seconds
@@ -580,26 +586,37 @@ class Scanner:
             return snapshot
         return view.snapshot(key[1], self.config.depth)
 
-    def _intra(self, market: Market, now: datetime) -> Opportunity | None:
+    def _intra(self, market: Market, now: datetime, key_suffix: str) -> Opportunity | None:
         keys = ((market.venue, market.yes_instrument_id), (market.venue, market.no_instrument_id))
         if not self._usable(keys):
             return None
         return intra_venue(
-            market, self._snapshot(keys[0]), self._snapshot(keys[1]), now, self.config
+            market,
+            self._snapshot(keys[0]),
+            self._snapshot(keys[1]),
+            now,
+            self.config,
+            key_suffix=key_suffix,
         )
 
-    def _neg_risk(self, markets: Sequence[Market], now: datetime) -> Opportunity | None:
+    def _neg_risk(
+        self, markets: Sequence[Market], now: datetime, key_suffix: str
+    ) -> Opportunity | None:
         keys = tuple((m.venue, m.yes_instrument_id) for m in markets)
         if not self._usable(keys):
             return None
         return neg_risk(
-            [(m, self._snapshot(k)) for m, k in zip(markets, keys, strict=True)], now, self.config
+            [(m, self._snapshot(k)) for m, k in zip(markets, keys, strict=True)],
+            now,
+            self.config,
+            key_suffix=key_suffix,
         )
 
     def _cross(
         self,
         pair: MatchedPair,
         now: datetime,
+        key_suffix: str,
         directions: list[tuple[int, Callable[[], bool], tuple[Key, Key]]] | None,
     ) -> Opportunity | None:
         keys = (
@@ -614,7 +631,13 @@ class Scanner:
             return better(
                 [
                     cross_direction(
-                        pair, direction, self._snapshot(a), self._snapshot(b), now, self.config
+                        pair,
+                        direction,
+                        self._snapshot(a),
+                        self._snapshot(b),
+                        now,
+                        self.config,
+                        key_suffix=key_suffix,
                     )
                     for direction, may_pay, (a, b) in directions
                     if may_pay()
@@ -622,10 +645,15 @@ class Scanner:
             )
         snapshots = [self._snapshot(key) for key in keys]
         return cross_venue(
-            pair, (snapshots[0], snapshots[1]), (snapshots[2], snapshots[3]), now, self.config
+            pair,
+            (snapshots[0], snapshots[1]),
+            (snapshots[2], snapshots[3]),
+            now,
+            self.config,
+            key_suffix=key_suffix,
         )
 
-    def _oracle(self, market: Market, now: datetime) -> Opportunity | None:
+    def _oracle(self, market: Market, now: datetime, key_suffix: str) -> Opportunity | None:
         fair = self._fair.get((market.venue, market.market_id))
         if fair is None or self._fair_values is None:
             self.stats.suppressed_stale += 1
@@ -639,7 +667,13 @@ class Scanner:
         if not self._usable(keys):
             return None
         return oracle_lag(
-            market, self._snapshot(keys[0]), self._snapshot(keys[1]), fresh, now, self.config
+            market,
+            self._snapshot(keys[0]),
+            self._snapshot(keys[1]),
+            fresh,
+            now,
+            self.config,
+            key_suffix=key_suffix,
         )
 
 
