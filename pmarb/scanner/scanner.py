@@ -573,7 +573,9 @@ class Scanner:
             self.stats.suppressed_stale += 1
             self.stats.stale_instruments.update(stale)
             return False
-        self.stats.stale_instruments.difference_update(keys)
+        stale_instruments = self.stats.stale_instruments
+        if stale_instruments:  # usually empty: skip hashing the keys on the emitting path
+            stale_instruments.difference_update(keys)
         return True
 
     def _snapshot(self, key: Key) -> BookSnapshot:
