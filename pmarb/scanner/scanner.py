@@ -87,6 +87,16 @@ _UNSEEN = -1
 """A watch's remembered best price before it has read one (real prices are never negative)."""
 
 
+class _NoLadder:
+    """Stands in for the ladders of a view without live ones (its watches never read them)."""
+
+    def __init__(self) -> None:
+        self.prices: list[int] = []
+
+
+_NO_LADDER = _NoLadder()
+
+
 class _Detector:
     __slots__ = (
         "emitted_at",
@@ -145,8 +155,8 @@ class _Watch:
     def __init__(self, book: LadderBook | None, changed: Callable[[_Watch], None]) -> None:
         self.book = book
         """The live book notified under this id; None when the view has no live ladders."""
-        self.asks: PriceLadder | None = None if book is None else book.asks
-        self.bids: PriceLadder | None = None if book is None else book.bids
+        self.asks: PriceLadder = _NO_LADDER if book is None else book.asks
+        self.bids: PriceLadder = _NO_LADDER if book is None else book.bids
         self.changed = changed
         self.detectors: list[_Detector] = []
         self.count = 0
@@ -169,21 +179,21 @@ class _Watch:
 
     def on_asks(self) -> None:
         self.checks += self.count
-        prices = self.asks.prices  # type: ignore[union-attr]  # set whenever this is chosen
+        prices = self.asks.prices
         top = prices[0] if prices else None
         if self.paying or (top is not self.ask and top != self.ask):
             self.changed(self)
 
     def on_bids(self) -> None:
         self.checks += self.count
-        prices = self.bids.prices  # type: ignore[union-attr]
+        prices = self.bids.prices
         top = prices[-1] if prices else None
         if self.paying or (top is not self.bid and top != self.bid):
             self.changed(self)
 
     def on_both(self) -> None:
         self.checks += self.count
-        asks, bids = self.asks.prices, self.bids.prices  # type: ignore[union-attr]
+        asks, bids = self.asks.prices, self.bids.prices
         ask = asks[0] if asks else None
         bid = bids[-1] if bids else None
         if (
@@ -280,11 +290,11 @@ class Scanner:
     def _bundle_check(
         self, *directions: Sequence[Key]
     ) -> tuple[Callable[[], bool], list[tuple[PriceLadder, bool]] | None]:
-        """True when some direction's best asks sum to at most one minus the minimum edge, and
-        the live ladders that answer reads (None when it reads through the view instead).
+        """A check that is true when some direction's best asks sum to at most one minus the
+        minimum edge, and the live ladders it reads (None when it reads through the view).
 
-        Runs whenever a leg's best price moves, so it reads the ladders inline: one call, no
-        Decimal.
+        The check runs whenever a leg's best price moves, so it reads the ladders inline: one
+        call, no Decimal.
         """
         check = self._bundle_check_only(*directions)
         compiled = [self._ladder_parts(keys) for keys in directions]
