@@ -82,8 +82,18 @@ def walk_bundle(
         best += asks[0].price
     if best >= ONE:
         return None
-    # Runs when a gap is found, so on the detection-latency path: plain lists and locals, no
-    # per-chunk objects. The Decimal operations and their order are the definition's.
+    if len(legs) == 2:
+        return _walk_pair(legs[0], legs[1], max_size, min_chunk_profit)
+    return _walk(legs, max_size, min_chunk_profit)
+
+
+def _walk(
+    legs: tuple[LegLadder, ...], max_size: Decimal | None, min_chunk_profit: Decimal
+) -> BundleWalk | None:
+    """Any number of legs, each with asks. Runs when a gap is found, so on the detection-latency
+    path: plain lists and locals, no per-chunk objects. The Decimal operations and their order
+    are the definition's (``_walk_pair`` repeats them for two legs)."""
+    books = [leg.asks for leg in legs]
     fee_of = [leg.fees.fee for leg in legs]
     count = len(legs)
     index = [0] * count
@@ -132,6 +142,58 @@ def walk_bundle(
         return None
     fills_of = tuple(_leg_fill(fee_of[n], taken[n]) for n in range(count))
     result = BundleWalk(size, fills_of)
+    return result if result.profit > ZERO else None
+
+
+def _walk_pair(
+    leg_a: LegLadder, leg_b: LegLadder, max_size: Decimal | None, min_chunk_profit: Decimal
+) -> BundleWalk | None:
+    """``_walk`` for two legs (every binary market and matched pair) in scalar locals: the same
+    Decimal operations in the same order, so the same results to the last digit."""
+    asks_a, asks_b = leg_a.asks, leg_b.asks
+    fee_a, fee_b = leg_a.fees.fee, leg_b.fees.fee
+    index_a = index_b = 0
+    level_a, level_b = asks_a[0], asks_b[0]
+    left_a, left_b = level_a.size, level_b.size
+    taken_a: list[list[Decimal]] = []
+    taken_b: list[list[Decimal]] = []
+    size = ZERO
+    while True:
+        chunk = min(left_a, left_b)
+        if max_size is not None:
+            chunk = min(chunk, max_size - size)
+        if chunk <= ZERO:
+            break
+        price_a, price_b = level_a.price, level_b.price
+        fees = ZERO + fee_a(price_a, chunk) + fee_b(price_b, chunk)
+        if chunk - (ZERO + price_a + price_b) * chunk - fees <= min_chunk_profit:
+            break
+        if taken_a and taken_a[-1][0] == price_a:
+            taken_a[-1][1] += chunk
+        else:
+            taken_a.append([price_a, chunk])
+        if taken_b and taken_b[-1][0] == price_b:
+            taken_b[-1][1] += chunk
+        else:
+            taken_b.append([price_b, chunk])
+        left_a -= chunk
+        left_b -= chunk
+        size += chunk
+        if left_a == ZERO:
+            index_a += 1
+            if index_a >= len(asks_a):
+                break
+            level_a = asks_a[index_a]
+            left_a = level_a.size
+        if left_b == ZERO:
+            index_b += 1
+            if index_b >= len(asks_b):
+                break
+            level_b = asks_b[index_b]
+            left_b = level_b.size
+    if size <= ZERO or size < leg_a.min_size or size < leg_b.min_size:
+        return None
+    result = BundleWalk(size, (_leg_fill(fee_a, taken_a), _leg_fill(fee_b, taken_b)))
     return result if result.profit > ZERO else None
 
 
