@@ -131,12 +131,16 @@ class _Detector:
         self.watches: list[_Watch] = []
 
 
+# Which best prices of its book a watch compares (see Scanner.listener_for).
+_READS_NOTHING = 0  # some detector has no cacheable check: every update re-checks
+_READS_ASK = 1
+_READS_BID = 2  # a flipped ladder: a Kalshi NO ask is one minus the YES book's best bid
+_READS_BOTH = 3
+
+
 class _Watch:
     """One notified book's hot-path state: the best prices its detectors last read from it, how
-    many of them may pay now, and whether any of them has no cacheable check.
-
-    Its ``on_*`` methods are what a book update runs. They compare by identity first: a level
-    that stays keeps its price object in the ladder, so the usual answer needs no int read."""
+    many of them may pay now, and whether any of them has no cacheable check."""
 
     __slots__ = (
         "ask",
@@ -149,6 +153,7 @@ class _Watch:
         "count",
         "detectors",
         "paying",
+        "reads",
         "uncached",
     )
 
@@ -164,6 +169,7 @@ class _Watch:
         self.bid: int | None = _UNSEEN
         self.paying = 0
         self.uncached = book is None
+        self.reads = _READS_NOTHING
         self.checks = 0
 
     def remember_tops(self) -> None:
@@ -172,36 +178,6 @@ class _Watch:
             asks, bids = book.asks.prices, book.bids.prices
             self.ask = asks[0] if asks else None
             self.bid = bids[-1] if bids else None
-
-    def on_any(self) -> None:
-        self.checks += self.count
-        self.changed(self)
-
-    def on_asks(self) -> None:
-        self.checks += self.count
-        prices = self.asks.prices
-        top = prices[0] if prices else None
-        if self.paying or (top is not self.ask and top != self.ask):
-            self.changed(self)
-
-    def on_bids(self) -> None:
-        self.checks += self.count
-        prices = self.bids.prices
-        top = prices[-1] if prices else None
-        if self.paying or (top is not self.bid and top != self.bid):
-            self.changed(self)
-
-    def on_both(self) -> None:
-        self.checks += self.count
-        asks, bids = self.asks.prices, self.bids.prices
-        ask = asks[0] if asks else None
-        bid = bids[-1] if bids else None
-        if (
-            self.paying
-            or (ask is not self.ask and ask != self.ask)
-            or (bid is not self.bid and bid != self.bid)
-        ):
-            self.changed(self)
 
 
 @dataclass
@@ -238,7 +214,7 @@ class Scanner:
         self._clock = clock
         self._by_venue: dict[VenueId, dict[str, list[_Detector]]] = {v: {} for v in books}
         self._watches: dict[VenueId, dict[str, _Watch]] = {v: {} for v in books}
-        self._triggers: dict[VenueId, dict[str, Callable[[], None]]] = {v: {} for v in books}
+        self._listeners: dict[VenueId, Callable[[str], None]] = {}
         self._by_symbol: dict[str, list[_Detector]] = {}
         self._fair: dict[tuple[VenueId, str], FairValueQuote | None] = {}
         self._oracle_markets: dict[int, Market] = {}
@@ -364,22 +340,23 @@ class Scanner:
                 watch.paying += 1
             # Forget what the watch last saw: its first update re-checks everything.
             watch.ask = watch.bid = _UNSEEN
-            self._triggers.setdefault(venue, {})[instrument] = self._trigger(watch)
+            self._decide_reads(watch)
         for symbol in symbols:
             self._by_symbol.setdefault(symbol, []).append(detector)
 
-    def _trigger(self, watch: _Watch) -> Callable[[], None]:
-        """What a book update runs: compare the best prices this watch's detectors read from its
-        book with the last ones seen, and re-check only if they moved or something may pay."""
+    def _decide_reads(self, watch: _Watch) -> None:
+        """Which of its book's best prices a watch compares: those its detectors read."""
         watch.count = len(watch.detectors)
         if watch.uncached or watch.book is None:
-            return watch.on_any
+            watch.reads = _READS_NOTHING
+            return
         read = [ladder for d in watch.detectors for ladder, _ in d.reads or ()]
         reads_asks = any(ladder is watch.asks for ladder in read)
         reads_bids = any(ladder is watch.bids for ladder in read)
         if reads_asks and reads_bids:
-            return watch.on_both
-        return watch.on_bids if reads_bids else watch.on_asks
+            watch.reads = _READS_BOTH
+        else:
+            watch.reads = _READS_BID if reads_bids else _READS_ASK
 
     def _changed(self, watch: _Watch) -> None:
         """A watched book's best prices moved, or one of its detectors may pay: bring the cached
@@ -472,9 +449,7 @@ class Scanner:
     def clear(self) -> None:
         for index in self._by_venue.values():
             index.clear()
-        for triggers in self._triggers.values():  # in place: listeners hold these dicts
-            triggers.clear()
-        for watches in self._watches.values():
+        for watches in self._watches.values():  # in place: listeners hold these dicts
             watches.clear()
         stats = self.stats
         stats.forgotten_checks += sum(w.checks for w in stats.watches)
@@ -493,21 +468,50 @@ class Scanner:
     # -- triggers --------------------------------------------------------------------------
 
     def listener_for(self, venue: VenueId) -> Callable[[str], None]:
-        """A book-store listener for one venue: the hot path of every book update."""
-        triggers = self._triggers.setdefault(venue, {})
-        trigger_for = triggers.get
+        """A book-store listener for one venue: the hot path of every book update.
+
+        Inline, with no further call in the usual case: find the book's watch and compare the
+        best prices its detectors read with the last ones seen. Identity first: a level that
+        stays keeps its price object in the ladder, so the usual answer reads no int."""
+        listener = self._listeners.get(venue)
+        if listener is not None:
+            return listener
+        watch_for = self._watches.setdefault(venue, {}).get
+        changed = self._changed
 
         def on_update(instrument_id: str) -> None:
-            trigger = trigger_for(instrument_id)
-            if trigger is not None:
-                trigger()
+            watch = watch_for(instrument_id)
+            if watch is None:
+                return
+            watch.checks += watch.count
+            reads = watch.reads
+            if reads == _READS_ASK:
+                prices = watch.asks.prices
+                top = prices[0] if prices else None
+                if not watch.paying and (top is watch.ask or top == watch.ask):
+                    return
+            elif reads == _READS_BID:
+                prices = watch.bids.prices
+                top = prices[-1] if prices else None
+                if not watch.paying and (top is watch.bid or top == watch.bid):
+                    return
+            elif reads == _READS_BOTH:
+                asks, bids = watch.asks.prices, watch.bids.prices
+                ask = asks[0] if asks else None
+                bid = bids[-1] if bids else None
+                if (
+                    not watch.paying
+                    and (ask is watch.ask or ask == watch.ask)
+                    and (bid is watch.bid or bid == watch.bid)
+                ):
+                    return
+            changed(watch)
 
+        self._listeners[venue] = on_update
         return on_update
 
     def on_book_update(self, venue: VenueId, instrument_id: str) -> None:
-        trigger = self._triggers.get(venue, {}).get(instrument_id)
-        if trigger is not None:
-            trigger()
+        self.listener_for(venue)(instrument_id)
 
     def on_oracle_update(self, symbol: str) -> None:
         """A new tick: re-price the markets that depend on it (book updates reuse the value),
