@@ -148,7 +148,6 @@ class _Watch:
         "bid",
         "bids",
         "book",
-        "changed",
         "checks",
         "count",
         "detectors",
@@ -157,12 +156,11 @@ class _Watch:
         "uncached",
     )
 
-    def __init__(self, book: LadderBook | None, changed: Callable[[_Watch], None]) -> None:
+    def __init__(self, book: LadderBook | None) -> None:
         self.book = book
         """The live book notified under this id; None when the view has no live ladders."""
         self.asks: PriceLadder = _NO_LADDER if book is None else book.asks
         self.bids: PriceLadder = _NO_LADDER if book is None else book.bids
-        self.changed = changed
         self.detectors: list[_Detector] = []
         self.count = 0
         self.ask: int | None = _UNSEEN
@@ -330,7 +328,7 @@ class Scanner:
             if watch is None:
                 top_reader = getattr(self._books[venue], "top_reader", None)
                 book = None if top_reader is None else top_reader(instrument)[0]
-                watch = watches[instrument] = _Watch(book, self._changed)
+                watch = watches[instrument] = _Watch(book)
                 self.stats.watches.append(watch)
             watch.detectors.append(detector)
             detector.watches.append(watch)
