@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from pmarb.domain.book import BookSnapshot, Level
 from pmarb.domain.market import Market
@@ -56,6 +57,12 @@ def signature(kind: OpportunityKind, parts: Sequence[str]) -> str:
     """What identifies one situation: its kind and the instruments it buys. Prices are left out
     on purpose: quotes move while a gap persists, and a persisting gap is one opportunity. The
     scanner turns this into a business key (with the time of first emission)."""
+    return _signature(kind, tuple(parts))
+
+
+@lru_cache(maxsize=1 << 16)
+def _signature(kind: OpportunityKind, parts: tuple[str, ...]) -> str:
+    # The same few thousand situations recur (one or two per detector): hash each once.
     digest = hashlib.sha256("|".join([kind.value, *parts]).encode()).hexdigest()
     return f"{kind.value}-{digest[:20]}"
 
@@ -109,29 +116,38 @@ def bundle(
     config: ScannerConfig,
     *,
     matched_pair_id: int | None = None,
+    key_suffix: str = "",
 ) -> Opportunity | None:
-    """The bundle's executable size and edge after fees, or None if it does not pay."""
+    """The bundle's executable size and edge after fees, or None if it does not pay.
+
+    Every detector's ``key_suffix`` is appended to the situation's signature to make the
+    business key (the scanner appends the time of first emission)."""
     ladders = tuple(
         LegLadder(_within_slippage(side.book, config), side.market.fees, side.market.min_size)
         for side in sides
     )
     walk = walk_bundle(ladders)
-    if walk is None or walk.edge < config.min_arb_edge or walk.profit < config.min_arb_profit:
+    if walk is None:
+        return None
+    size = walk.size
+    profit = walk.profit
+    edge = profit / size if size > ZERO else ZERO  # BundleWalk.edge, without a second profit
+    if edge < config.min_arb_edge or profit < config.min_arb_profit:
         return None
     names = [f"{side.market.venue}-{side.outcome}" for side in sides]
     if len(set(names)) != len(names):
         names = [f"leg{n}-{side.outcome}" for n, side in enumerate(sides)]
     legs = tuple(
-        _leg(name, side, walk.size, fill.fills, fill.vwap)
+        _leg(name, side, size, fill.fills, fill.vwap)
         for name, side, fill in zip(names, sides, walk.legs, strict=True)
     )
     parts = [f"{leg.venue}:{leg.instrument_id}" for leg in legs]
     return Opportunity(
         kind=kind,
-        business_key=signature(kind, parts),
+        business_key=signature(kind, parts) + key_suffix,
         legs=legs,
-        size=walk.size,
-        edge=walk.edge,
+        size=size,
+        edge=edge,
         detected_at=now,
         expires_at=now + timedelta(seconds=config.arb_validity_seconds),
         quotes=tuple(_quote(side) for side in sides),
@@ -141,18 +157,29 @@ def bundle(
 
 
 def intra_venue(
-    market: Market, yes: BookSnapshot, no: BookSnapshot, now: datetime, config: ScannerConfig
+    market: Market,
+    yes: BookSnapshot,
+    no: BookSnapshot,
+    now: datetime,
+    config: ScannerConfig,
+    *,
+    key_suffix: str = "",
 ) -> Opportunity | None:
     return bundle(
         OpportunityKind.INTRA_VENUE,
         (BundleSide(market, Outcome.YES, yes), BundleSide(market, Outcome.NO, no)),
         now,
         config,
+        key_suffix=key_suffix,
     )
 
 
 def neg_risk(
-    outcomes: Sequence[tuple[Market, BookSnapshot]], now: datetime, config: ScannerConfig
+    outcomes: Sequence[tuple[Market, BookSnapshot]],
+    now: datetime,
+    config: ScannerConfig,
+    *,
+    key_suffix: str = "",
 ) -> Opportunity | None:
     """YES of every named outcome. The caller passes only complete, non-augmented events."""
     if len(outcomes) < 2:
@@ -162,6 +189,7 @@ def neg_risk(
         tuple(BundleSide(market, Outcome.YES, book) for market, book in outcomes),
         now,
         config,
+        key_suffix=key_suffix,
     )
 
 
@@ -171,30 +199,56 @@ def cross_venue(
     books_b: tuple[BookSnapshot, BookSnapshot],
     now: datetime,
     config: ScannerConfig,
+    *,
+    key_suffix: str = "",
 ) -> Opportunity | None:
     """The better of the pair's two directions (books are (YES, NO) for each market)."""
-    yes_a, no_a = books_a
-    yes_b, no_b = books_b
+    found = []
+    for direction in CROSS_DIRECTIONS:
+        out_a, out_b = cross_outcomes(pair, direction)
+        book_a = books_a[0] if out_a is Outcome.YES else books_a[1]
+        book_b = books_b[0] if out_b is Outcome.YES else books_b[1]
+        found.append(
+            cross_direction(pair, direction, book_a, book_b, now, config, key_suffix=key_suffix)
+        )
+    return better(found)
+
+
+CROSS_DIRECTIONS = (0, 1)
+"""A pair's two directions, in the order ``cross_venue`` tries them (ties go to the first)."""
+
+
+def cross_outcomes(pair: MatchedPair, direction: int) -> tuple[Outcome, Outcome]:
+    """What one direction buys on market a and on market b: together they pay exactly one."""
     if pair.inverted:
-        directions = (
-            ((Outcome.YES, yes_a), (Outcome.YES, yes_b)),
-            ((Outcome.NO, no_a), (Outcome.NO, no_b)),
-        )
-    else:
-        directions = (
-            ((Outcome.YES, yes_a), (Outcome.NO, no_b)),
-            ((Outcome.NO, no_a), (Outcome.YES, yes_b)),
-        )
-    found = [
-        bundle(
-            OpportunityKind.CROSS_VENUE,
-            (BundleSide(pair.a, out_a, book_a), BundleSide(pair.b, out_b, book_b)),
-            now,
-            config,
-            matched_pair_id=pair.match_id,
-        )
-        for (out_a, book_a), (out_b, book_b) in directions
-    ]
+        return (Outcome.YES, Outcome.YES) if direction == 0 else (Outcome.NO, Outcome.NO)
+    return (Outcome.YES, Outcome.NO) if direction == 0 else (Outcome.NO, Outcome.YES)
+
+
+def cross_direction(
+    pair: MatchedPair,
+    direction: int,
+    book_a: BookSnapshot,
+    book_b: BookSnapshot,
+    now: datetime,
+    config: ScannerConfig,
+    *,
+    key_suffix: str = "",
+) -> Opportunity | None:
+    """One direction of a pair, given the books of the outcomes ``cross_outcomes`` names."""
+    out_a, out_b = cross_outcomes(pair, direction)
+    return bundle(
+        OpportunityKind.CROSS_VENUE,
+        (BundleSide(pair.a, out_a, book_a), BundleSide(pair.b, out_b, book_b)),
+        now,
+        config,
+        matched_pair_id=pair.match_id,
+        key_suffix=key_suffix,
+    )
+
+
+def better(found: Sequence[Opportunity | None]) -> Opportunity | None:
+    """The candidate with the largest expected profit (the first of equals)."""
     candidates = [opportunity for opportunity in found if opportunity is not None]
     return max(candidates, key=lambda o: o.expected_profit, default=None)
 
@@ -206,6 +260,8 @@ def oracle_lag(
     fair: FairValueQuote,
     now: datetime,
     config: ScannerConfig,
+    *,
+    key_suffix: str = "",
 ) -> Opportunity | None:
     """Buy the side priced below fair value by more than ``max(min edge, k·stdev)``."""
     threshold = max(config.min_oracle_edge, config.oracle_stdevs * fair.stdev)
@@ -236,7 +292,8 @@ def oracle_lag(
             business_key=signature(
                 OpportunityKind.ORACLE_LAG,
                 [f"{market.venue}:{book.instrument_id}"],
-            ),
+            )
+            + key_suffix,
             legs=(leg,),
             size=size,
             edge=edge,

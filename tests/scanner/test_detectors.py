@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+
+import pytest
 
 from pmarb.domain.book import BookSnapshot, Level
 from pmarb.domain.fees import NO_FEES, FeeSchedule
 from pmarb.domain.market import Market, VenueId
+from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import OpportunityKind
 from pmarb.domain.parity import Outcome
 from pmarb.scanner.config import ScannerConfig
@@ -18,7 +22,7 @@ from pmarb.scanner.detectors import (
     intra_venue,
     oracle_lag,
 )
-from pmarb.scanner.walk import LegLadder, walk_bundle
+from pmarb.scanner.walk import LegLadder, _walk, walk_bundle
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 KALSHI = FeeSchedule(taker_rate=D("0.07"), rounding_step=D("0.01"))
@@ -180,3 +184,29 @@ def test_walks_stop_at_the_slippage_limit() -> None:
     fair = FairValueQuote(D("0.70"), D("0.01"), NOW)
     found = oracle_lag(m, yes, no, fair, NOW, ScannerConfig(max_slippage=D("0.02")))
     assert found is not None and found.size == D("20") and found.legs[0].limit_price == D("0.52")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_two_leg_walk_is_the_general_walk_to_the_last_digit(seed: int) -> None:
+    rng = random.Random(seed)
+    schedules = (KALSHI, NO_FEES, FeeSchedule(taker_rate=D("0.0175")))
+
+    def ladder() -> LegLadder:
+        price = rng.randint(20, 60)
+        asks = []
+        for _ in range(rng.randint(1, 6)):
+            # Sometimes a repeated price (a merged fill), sizes with and without decimals.
+            price += rng.choice([0, 1, 1, 2])
+            size = D(rng.randint(1, 40)) / rng.choice([1, 1, 10, 4])
+            asks.append(Level(D(price) / 100, size))
+        return LegLadder(tuple(asks), rng.choice(schedules), D(rng.choice([0, 0, 3])))
+
+    for _ in range(50):
+        legs = (ladder(), ladder())
+        max_size = rng.choice([None, None, D(rng.randint(1, 30))])
+        floor = rng.choice([ZERO, D("0.05")])
+        pair = walk_bundle(legs, max_size=max_size, min_chunk_profit=floor)
+        general = (
+            _walk(legs, max_size, floor) if sum(leg.asks[0].price for leg in legs) < 1 else None
+        )
+        assert repr(pair) == repr(general)
