@@ -34,10 +34,11 @@ from pmarb.domain.orders import (
 from pmarb.domain.parity import Outcome
 from pmarb.domain.positions import Position
 from pmarb.feeds.health import FeedHealth
+from pmarb.recording.replay import load_snapshot, replay_store
 from pmarb.store.orders import LedgerOrder
 from pmarb.venues.base import MarketResolution, OrderRejectedError
 from pmarb.venues.paper.venue import PaperConfig, PaperVenue
-from pmarb.venues.store import FEED_KEY, BookStore
+from pmarb.venues.store import BookStore
 
 T = TypeVar("T")
 
@@ -152,9 +153,7 @@ class ReplayExchange:
         self.venues: dict[VenueId, ReplayVenue] = {}
         self.paper: dict[VenueId, PaperVenue] = {}
         for venue in VenueId:
-            health = FeedHealth(f"{venue}-replay", clock=clock.seconds)
-            health.connected = True
-            store = BookStore(venue, health, clock=clock.seconds, wall_clock=clock.seconds)
+            store = replay_store(venue, clock.seconds)
             for market in by_venue.get(venue, []):
                 if venue is VenueId.KALSHI:  # one ladder per market, NO read through it
                     store.register_complement(market.no_instrument_id, market.yes_instrument_id)
@@ -168,7 +167,7 @@ class ReplayExchange:
             )
             for market in by_venue.get(venue, []):
                 paper.add_market(market)
-            self.stores[venue], self.health[venue] = store, health
+            self.stores[venue], self.health[venue] = store, store.health
             self.venues[venue], self.paper[venue] = replay, paper
         self._sent: dict[str, _Sent] = {}
         self._by_workflow: dict[str, list[str]] = {}
@@ -178,17 +177,7 @@ class ReplayExchange:
 
     def apply(self, update: BookUpdate) -> None:
         """Load one recorded top-N snapshot as the instrument's whole book."""
-        store = self.stores[update.venue]
-        book_id, flipped = store.primary(update.instrument_id)
-        if flipped:  # a derived NO book: its YES ladder's rows carry it
-            return
-        book = store.ensure(book_id)
-        book.bids.replace(zip(update.bid_px, update.bid_sz, strict=True))
-        book.asks.replace(zip(update.ask_px, update.ask_sz, strict=True))
-        book.valid = True
-        book.suspect = False
-        self.health[update.venue].record_message(FEED_KEY)
-        store.applied_snapshot(book)
+        load_snapshot(self.stores[update.venue], update)
 
     def resolve(self, resolution: Resolution) -> Decimal:
         payout = ONE if resolution.outcome is Outcome.YES else ZERO

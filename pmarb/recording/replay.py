@@ -1,11 +1,10 @@
 """Running the real scanner over a recording: ``pmarb scan --replay PATH``.
 
-:class:`ReplayBooks` is a :class:`~pmarb.scanner.scanner.BookView` over the recording's snapshot
-rows: the book of an instrument at time t is its last row at or before t. A market whose NO side
-was never recorded on its own (a Kalshi NO shares the YES ladder) is read as the complement of its
-YES book, as the live book store does. A book whose last row is empty on both sides was invalid or
-empty when recorded and is not usable; otherwise a quiet book stays usable (venues send nothing
-for a book that does not change), exactly as live.
+Recorded book rows are loaded into the live :class:`~pmarb.venues.store.BookStore`, one store
+per venue on the replay's clock (:func:`load_snapshot`, which the backtest's exchange uses too):
+each row replaces its instrument's book, as a venue snapshot would, and counts as data from that
+venue's feed, so feed staleness is judged exactly as live. A Kalshi NO instrument is read through
+its YES ladder, as live.
 
 The scanner and the fair-value models run on the recording's clock: each event sets "now" to its
 ``ts_ns`` before it is applied, so quotes and oracle ages are judged as they were when recorded,
@@ -15,20 +14,19 @@ when their definition row's time is reached.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
-from pmarb.domain.book import BookSnapshot, Level
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.opportunity import Opportunity
 from pmarb.domain.oracle import OracleSource, OracleTick, TickKind
+from pmarb.feeds.health import FeedHealth
 from pmarb.oracles.fair_value.live import LiveFairValues
 from pmarb.recording.reader import Bound, Recording
 from pmarb.recording.schema import (
-    MICROS,
     BookUpdate,
     OracleUpdate,
     from_micros,
@@ -37,59 +35,34 @@ from pmarb.recording.schema import (
 from pmarb.scanner.config import ScannerConfig
 from pmarb.scanner.detectors import MatchedPair
 from pmarb.scanner.scanner import Scanner
+from pmarb.venues.store import FEED_KEY, BookStore
 from pmarb.workers.marketdata import FAIR_VALUE_PROXIES
 
 
-class ReplayBooks:
-    """One venue's books as of the replay clock, from top-N snapshot rows."""
+def load_snapshot(store: BookStore, row: BookUpdate) -> None:
+    """Load one recorded top-N row as the instrument's whole book, as a venue snapshot would be
+    applied live: the book is valid, its feed delivered data now, the store's listeners hear it.
 
-    def __init__(self, venue: VenueId) -> None:
-        self.venue = venue
-        self.rows: dict[str, BookUpdate] = {}
-        self._complement_of: dict[str, str] = {}  # NO instrument -> YES instrument
-        self.complements: dict[str, str] = {}  # YES instrument -> NO instrument
-
-    def add_market(self, market: Market) -> None:
-        self._complement_of[market.no_instrument_id] = market.yes_instrument_id
-        self.complements[market.yes_instrument_id] = market.no_instrument_id
-
-    def apply(self, row: BookUpdate) -> None:
-        self.rows[row.instrument_id] = row
-
-    def _resolve(self, instrument_id: str) -> tuple[BookUpdate | None, bool]:
-        row = self.rows.get(instrument_id)
-        if row is not None:
-            return row, False
-        yes_id = self._complement_of.get(instrument_id)
-        if yes_id is None:
-            return None, False
-        return self.rows.get(yes_id), True
-
-    def best_ask_micros(self, instrument_id: str) -> int | None:
-        row, flipped = self._resolve(instrument_id)
-        if row is None:
-            return None
-        if flipped:
-            return MICROS - row.bid_px[0] if row.bid_px else None
-        return row.ask_px[0] if row.ask_px else None
-
-    def snapshot(self, instrument_id: str, depth: int | None = 10) -> BookSnapshot:
-        row, flipped = self._resolve(instrument_id)
-        if row is None:
-            raise KeyError(f"no book for {instrument_id}")
-        bids = _levels(row.bid_px, row.bid_sz, depth)
-        asks = _levels(row.ask_px, row.ask_sz, depth)
-        snapshot = BookSnapshot(self.venue, row.instrument_id, bids, asks, from_ns(row.ts_ns))
-        return snapshot.complement(instrument_id) if flipped else snapshot
-
-    def is_usable(self, instrument_id: str, max_age: float) -> bool:
-        row, _ = self._resolve(instrument_id)
-        return row is not None and bool(row.bid_px or row.ask_px)
+    A Kalshi NO instrument shares its YES ladder (registered as a complement): its rows, if a
+    recording has any, are carried by the YES rows and skipped here.
+    """
+    book_id, flipped = store.primary(row.instrument_id)
+    if flipped:
+        return
+    book = store.ensure(book_id)
+    book.bids.replace(zip(row.bid_px, row.bid_sz, strict=True))
+    book.asks.replace(zip(row.ask_px, row.ask_sz, strict=True))
+    book.valid = True
+    book.suspect = False
+    store.health.record_message(FEED_KEY)
+    store.applied_snapshot(book)
 
 
-def _levels(prices: Sequence[int], sizes: Sequence[int], depth: int | None) -> tuple[Level, ...]:
-    count = len(prices) if depth is None else min(depth, len(prices))
-    return tuple(Level(from_micros(prices[i]), from_micros(sizes[i])) for i in range(count))
+def replay_store(venue: VenueId, seconds: Callable[[], float]) -> BookStore:
+    """A venue's book store on the replay's clock, its feed connected."""
+    health = FeedHealth(f"{venue}-replay", clock=seconds)
+    health.connected = True
+    return BookStore(venue, health, clock=seconds, wall_clock=seconds)
 
 
 def oracle_tick(update: OracleUpdate) -> OracleTick:
@@ -119,14 +92,19 @@ class ReplayScanner:
         self.recording = recording
         self.config = config or ScannerConfig()
         self.now = datetime.fromtimestamp(0, UTC)
-        self.books = {venue: ReplayBooks(venue) for venue in VenueId}
+        self._ns = 0
+        self.stores = {venue: replay_store(venue, self._seconds) for venue in VenueId}
+        # Updates are collected while a batch is loaded and scanned once it is complete.
+        self._touched: list[tuple[VenueId, str]] = []
+        for venue, store in self.stores.items():
+            store.add_listener(self._toucher(venue))
         self.fair_values = LiveFairValues(
             FAIR_VALUE_PROXIES,
             max_age_seconds=self.config.max_oracle_age_seconds,
             clock=self._clock,
         )
         self.scanner = Scanner(
-            dict(self.books),
+            dict(self.stores),
             emit,
             config=self.config,
             fair_values=self.fair_values,
@@ -141,6 +119,17 @@ class ReplayScanner:
 
     def _clock(self) -> datetime:
         return self.now
+
+    def _seconds(self) -> float:
+        return self._ns / 1e9
+
+    def _toucher(self, venue: VenueId) -> Callable[[str], None]:
+        touched = self._touched
+
+        def touch(instrument_id: str) -> None:
+            touched.append((venue, instrument_id))
+
+        return touch
 
     def _admit(self, ts_ns: int) -> None:
         """Register markets and pairs whose definition rows are due (at or before ``ts_ns``)."""
@@ -167,7 +156,10 @@ class ReplayScanner:
         scanner = self.scanner
         events: dict[tuple[VenueId, str], list[Market]] = {}
         for market in markets:
-            self.books[market.venue].add_market(market)
+            if market.venue is VenueId.KALSHI:  # one ladder per market, NO read through it
+                self.stores[market.venue].register_complement(
+                    market.no_instrument_id, market.yes_instrument_id
+                )
             scanner.add_binary_market(market)
             if market.neg_risk and market.event_id and not market.neg_risk_augmented:
                 events.setdefault((market.venue, market.event_id), []).append(market)
@@ -193,6 +185,7 @@ class ReplayScanner:
                 self._apply_books(pending)
                 pending = []
             self.now = from_ns(event.ts_ns)
+            self._ns = event.ts_ns
             if self._markets or self._pairs:
                 self._admit(event.ts_ns)
             if isinstance(event, BookUpdate):
@@ -212,14 +205,12 @@ class ReplayScanner:
 
     def _apply_books(self, rows: list[BookUpdate]) -> None:
         for row in rows:
-            self.books[row.venue].apply(row)
-        scanner = self.scanner
-        for row in rows:
-            books = self.books[row.venue]
-            scanner.on_book_update(row.venue, row.instrument_id)
-            complement = books.complements.get(row.instrument_id)
-            if complement is not None and complement not in books.rows:
-                scanner.on_book_update(row.venue, complement)
+            load_snapshot(self.stores[row.venue], row)
+        touched = list(self._touched)
+        self._touched.clear()
+        on_book_update = self.scanner.on_book_update
+        for venue, instrument_id in touched:
+            on_book_update(venue, instrument_id)
 
 
 def replay_opportunities(

@@ -229,7 +229,7 @@ class Scanner:
     def _ask_reader(self, key: Key) -> AskReader:
         view = self._books[key[0]]
         top_reader = getattr(view, "top_reader", None)
-        if top_reader is None:  # a view without live ladders (e.g. a replay): ask it each time
+        if top_reader is None:  # a view without live ladders: ask it each time
             instrument = key[1]
             return lambda: view.best_ask_micros(instrument)
         book, flipped = top_reader(key[1])

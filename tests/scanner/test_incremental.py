@@ -2,8 +2,9 @@
 
 Its hot path skips an update that moves none of the best prices its detectors read while none of
 them may pay. That must change nothing it finds: here one scanner reads the live ladders (and so
-uses that cache), another reads the same stores only through the ``BookView`` protocol, as a
-replay does (every update re-checks every detector it touches), and both hear the same updates.
+uses that cache), another reads the same stores only through the ``BookView`` protocol, as any
+view without live ladders is read (every update re-checks every detector it touches), and both
+hear the same updates.
 """
 
 from __future__ import annotations
