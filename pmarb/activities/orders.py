@@ -114,6 +114,20 @@ class SettlementInput:
     poll_seconds: float = 5.0
 
 
+async def _poll_pause(seconds: float) -> None:
+    """Sleep between two polls of a waiting activity, unless the worker starts shutting down.
+
+    A waiter (for a fill, for a settlement) has nothing to finish, so it gives way at once
+    rather than hold a graceful shutdown for its whole grace period; Temporal retries it on the
+    next worker, which resumes the wait.
+    """
+    try:
+        await asyncio.wait_for(activity.wait_for_worker_shutdown(), seconds)
+    except TimeoutError:
+        return
+    raise ApplicationError("the worker is shutting down; the next one resumes this wait")
+
+
 def _recall(venue: Venue, order: OrderRequest) -> None:
     recall = getattr(venue, "recall", None)
     if recall is not None:
@@ -287,7 +301,7 @@ class OrderActivities:
             if state.status.terminal or datetime.now(UTC) >= request.deadline:
                 return outcome
             activity.heartbeat(str(state.filled_size))
-            await asyncio.sleep(request.poll_seconds)
+            await _poll_pause(request.poll_seconds)
 
     @activity.defn(name="unwind")
     async def unwind(self, request: UnwindInput) -> UnwindResult:
@@ -401,7 +415,7 @@ class OrderActivities:
                     )
                     warned = True
                 activity.heartbeat()
-                await asyncio.sleep(request.poll_seconds)
+                await _poll_pause(request.poll_seconds)
                 continue
             if resolution.resolved and resolution.yes_payout is not None:
                 async with self._pool.connection() as conn:
@@ -410,4 +424,4 @@ class OrderActivities:
                     )
                 return resolution.yes_payout
             activity.heartbeat()
-            await asyncio.sleep(request.poll_seconds)
+            await _poll_pause(request.poll_seconds)

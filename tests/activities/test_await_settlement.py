@@ -9,6 +9,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from pmarb.activities.orders import OrderActivities, SettlementInput
@@ -54,6 +55,21 @@ async def test_an_unanswerable_settlement_is_waited_out_then_a_resolution_settle
                     await unknown
             warnings = [r for r in caplog.records if "KX-NO-SUCH-MARKET" in r.getMessage()]
             assert len(warnings) == 1
+
+            # A stopping worker: the wait gives way at once (Temporal resumes it elsewhere)
+            # instead of holding the shutdown for its grace period.
+            stopping = ActivityEnvironment()
+            waiter = asyncio.create_task(
+                stopping.run(
+                    activities.await_settlement,
+                    SettlementInput(VenueId.KALSHI, "KX-NO-SUCH-MARKET", poll_seconds=60),
+                )
+            )
+            await asyncio.sleep(0.2)
+            assert not waiter.done()
+            stopping.worker_shutdown()
+            with pytest.raises(ApplicationError, match="shutting down"):
+                await asyncio.wait_for(waiter, 5)
 
             # A market that resolves while we wait: its YES payout comes back.
             market = sim.pair("fed-dec-cut")[VenueId.KALSHI]
