@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from pmarb.domain.bid import PlannedOrder
 from pmarb.domain.market import VenueId
@@ -125,7 +125,10 @@ async def _poll_pause(seconds: float) -> None:
         await asyncio.wait_for(activity.wait_for_worker_shutdown(), seconds)
     except TimeoutError:
         return
-    raise ApplicationError("the worker is shutting down; the next one resumes this wait")
+    raise ApplicationError(
+        "the worker is shutting down; the next one resumes this wait",
+        category=ApplicationErrorCategory.BENIGN,  # an expected hand-over, not a failure to log
+    )
 
 
 def _recall(venue: Venue, order: OrderRequest) -> None:
