@@ -8,6 +8,7 @@ pre-2025 flat ``price_change`` (``asset_id``/``price``/``size``/``side`` at top 
 from __future__ import annotations
 
 import enum
+from typing import Generic, TypeVar
 
 import msgspec
 
@@ -32,14 +33,31 @@ class BookEvent(msgspec.Struct, tag_field="event_type", tag="book"):
     neg_risk: bool | None = None
 
 
-class PriceChangeEntry(msgspec.Struct, gc=False):
+class BookSide(enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+SideT = TypeVar("SideT", str, BookSide)
+
+
+class PriceChange(msgspec.Struct, Generic[SideT], gc=False):
+    """One level change; ``side`` is the raw string (:data:`PriceChangeEntry`) or, on the fast
+    path, a :class:`BookSide` member (:data:`SidedPriceChange`): no string is allocated for it
+    and it compares by identity, and any other spelling fails the decode, so the frame takes the
+    general path, which reads sides leniently."""
+
     # ``hash`` is not decoded: nothing checks it, and skipping it is measurably faster.
     price: str
     size: str
-    side: str
+    side: SideT
     asset_id: str | None = None
     best_bid: str | None = None
     best_ask: str | None = None
+
+
+PriceChangeEntry = PriceChange[str]
+SidedPriceChange = PriceChange[BookSide]
 
 
 class PriceChangeEvent(msgspec.Struct, tag_field="event_type", tag="price_change"):
@@ -120,24 +138,6 @@ MARKET_EVENT_TYPES: dict[str, type[MarketEvent]] = {
 frame_decoder: msgspec.json.Decoder[list[MarketEvent] | MarketEvent] = msgspec.json.Decoder(
     list[MarketEvent] | MarketEvent
 )
-
-
-class BookSide(enum.Enum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class SidedPriceChange(msgspec.Struct, gc=False):
-    """A :class:`PriceChangeEntry` whose side decodes to a :class:`BookSide` member: no string
-    is allocated for it and it compares by identity. Any other spelling fails the decode, and
-    the frame takes the general path, which reads sides leniently."""
-
-    price: str
-    size: str
-    side: BookSide
-    asset_id: str | None = None
-    best_bid: str | None = None
-    best_ask: str | None = None
 
 
 class PriceChangeFrame(msgspec.Struct, tag_field="event_type", tag="price_change", gc=False):
