@@ -270,15 +270,21 @@ class Scanner:
         The check runs whenever a leg's best price moves, so it reads the ladders inline: one
         call, no Decimal.
         """
-        check = self._bundle_check_only(*directions)
         compiled = [self._ladder_parts(keys) for keys in directions]
+        check = self._compile_check(directions, compiled)
         if any(parts is None for parts in compiled):
             return check, None
         return check, [part for parts in compiled if parts is not None for part in parts]
 
     def _bundle_check_only(self, *directions: Sequence[Key]) -> Callable[[], bool]:
+        return self._bundle_check(*directions)[0]
+
+    def _compile_check(
+        self,
+        directions: Sequence[Sequence[Key]],
+        compiled: list[list[tuple[PriceLadder, bool]] | None],
+    ) -> Callable[[], bool]:
         limit = self._arb_limit
-        compiled = [self._ladder_parts(keys) for keys in directions]
         if any(parts is None for parts in compiled):
             readers = [[self._ask_reader(key) for key in keys] for keys in directions]
 

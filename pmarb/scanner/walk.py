@@ -203,6 +203,5 @@ def _leg_fill(fee: Callable[[Decimal, Decimal], Decimal], merged: list[list[Deci
     fees = ZERO
     for price, size in merged:
         notional += price * size
-    for price, size in merged:
         fees += fee(price, size)
     return LegFill(tuple(Level(price, size) for price, size in merged), notional, fees)
