@@ -303,8 +303,7 @@ def test_other_events_that_mention_price_change_still_apply() -> None:
 
 
 def test_recorded_last_trade_price_is_printed_on_its_token() -> None:
-    store = BookStore(VenueId.POLYMARKET)
-    handler = MarketChannelHandler(store)
+    handler, store, _, _ = handler_with()
     prints: list[VenueTrade] = []
     store.add_trade_listener(prints.append)
     handler.on_message(raw_fixture("polymarket", "ws_last_trade_price.json"))
