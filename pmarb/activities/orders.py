@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,22 +19,26 @@ from psycopg_pool import AsyncConnectionPool
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from pmarb.domain.bid import PlannedOrder
 from pmarb.domain.market import VenueId
-from pmarb.domain.money import ZERO
-from pmarb.domain.orders import (
-    OrderPurpose,
-    OrderRequest,
-    OrderState,
-    OrderStatus,
-    TimeInForce,
+from pmarb.domain.orders import OrderRequest, OrderState, OrderStatus, TimeInForce
+from pmarb.lifecycle.fills import UnknownOrderError, wait_for_fill
+from pmarb.lifecycle.messages import (
+    CancelInput,
+    OrderOutcome,
+    OrderToSend,
+    PlaceOrdersInput,
+    SettlementInput,
+    UnwindInput,
+    UnwindResult,
+    WaitForFillInput,
+    outcome_of,
 )
-from pmarb.domain.parity import Outcome, Side
+from pmarb.lifecycle.steps import LookUpOrder, Pause, ReadBestBid, RefreshOrders, SendOrder
+from pmarb.lifecycle.unwind import unwind
 from pmarb.store.orders import (
     LedgerOrder,
     apply_order_state,
     halt_and_record_intents,
-    net_holding,
     recorded_request,
     settle_positions,
     workflow_orders,
@@ -45,73 +49,6 @@ log = logging.getLogger(__name__)
 
 HALTED = "Halted"
 REJECTED = "OrderRejected"
-UNWIND_PRICE_CONCESSION = Decimal("0.05")
-
-
-@dataclass(frozen=True)
-class OrderToSend:
-    client_order_id: str
-    order: PlannedOrder
-    market_tick: Decimal = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class PlaceOrdersInput:
-    workflow_id: str
-    strategy: str
-    purpose: OrderPurpose
-    orders: tuple[OrderToSend, ...]
-    expires_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class OrderOutcome:
-    client_order_id: str
-    leg: str
-    status: OrderStatus
-    requested: Decimal
-    filled: Decimal
-    average_price: Decimal | None
-    fees: Decimal
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class CancelInput:
-    workflow_id: str
-    client_order_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class WaitForFillInput:
-    client_order_id: str
-    venue: VenueId
-    deadline: datetime
-    poll_seconds: float = 0.25
-
-
-@dataclass(frozen=True)
-class UnwindInput:
-    workflow_id: str
-    leg: str
-    venue: VenueId
-    market_id: str
-    instrument_id: str
-    outcome: Outcome
-    keep: Decimal = ZERO
-
-
-@dataclass(frozen=True)
-class UnwindResult:
-    sold: Decimal
-    remaining: Decimal
-
-
-@dataclass(frozen=True)
-class SettlementInput:
-    venue: VenueId
-    market_id: str
-    poll_seconds: float = 5.0
 
 
 async def _poll_pause(seconds: float) -> None:
@@ -135,19 +72,6 @@ def _recall(venue: Venue, order: OrderRequest) -> None:
     recall = getattr(venue, "recall", None)
     if recall is not None:
         recall(order)
-
-
-def outcome_of(leg: str, state: OrderState) -> OrderOutcome:
-    return OrderOutcome(
-        client_order_id=state.client_order_id,
-        leg=leg,
-        status=state.status,
-        requested=state.requested_size,
-        filled=state.filled_size,
-        average_price=state.average_price,
-        fees=state.fees,
-        reason=state.reason,
-    )
 
 
 class OrderActivities:
@@ -292,70 +216,65 @@ class OrderActivities:
         cancel (kill switch, expiry) reaches this activity promptly."""
         venue = self._venue(request.venue)
         await self._recall(venue, request.client_order_id)
+        steps = wait_for_fill(request, lambda: datetime.now(UTC))
+        answer: OrderOutcome | None = None
         while True:
-            state = await venue.get_order(request.client_order_id)
-            if state is None:
-                raise ApplicationError(
-                    f"{request.client_order_id} unknown at {request.venue}",
-                    type=REJECTED,
-                    non_retryable=True,
-                )
-            outcome = await self._apply("", state)
-            if state.status.terminal or datetime.now(UTC) >= request.deadline:
-                return outcome
-            activity.heartbeat(str(state.filled_size))
-            await _poll_pause(request.poll_seconds)
+            try:
+                step = steps.send(answer)
+            except StopIteration as done:
+                result: OrderOutcome = done.value
+                return result
+            except UnknownOrderError as e:
+                raise ApplicationError(str(e), type=REJECTED, non_retryable=True) from None
+            if isinstance(step, LookUpOrder):
+                state = await venue.get_order(step.client_order_id)
+                answer = None if state is None else await self._apply("", state)
+            else:
+                activity.heartbeat(str(answer.filled if answer is not None else ""))
+                await _poll_pause(step.duration.total_seconds())
+                answer = None
 
     @activity.defn(name="unwind")
     async def unwind(self, request: UnwindInput) -> UnwindResult:
-        """Sell what this lifecycle holds of one instrument down to ``keep``.
-
-        Idempotent: it first brings every order of the lifecycle on that instrument up to date
-        from the venue, then sends only what is still needed, each round under a new client id.
-        """
+        """Sell what this lifecycle holds of one instrument down to ``keep``
+        (:func:`pmarb.lifecycle.unwind.unwind`); if its rounds could not, fail so that
+        Temporal retries it — unless the market has resolved: nothing can be sold any more,
+        and what is left is held to settlement."""
         venue = self._venue(request.venue)
-        sold = ZERO
-        for _ in range(10):
-            orders = await self._refresh(venue, request.workflow_id, request.instrument_id)
-            held = net_holding(orders, request.instrument_id)
-            excess = held - request.keep
-            if excess <= ZERO:
-                return UnwindResult(sold=sold, remaining=held)
-            round_number = sum(
-                1 for o in orders if o.purpose is OrderPurpose.UNWIND and o.leg == request.leg
-            )
-            price = await self._unwind_price(venue, request)
-            planned = PlannedOrder(
-                leg=request.leg,
-                venue=request.venue,
-                market_id=request.market_id,
-                instrument_id=request.instrument_id,
-                outcome=request.outcome,
-                side=Side.SELL,
-                limit_price=price,
-                size=excess,
-                time_in_force=TimeInForce.FAK,
-                expected_price=price,
-            )
-            coid = f"{request.workflow_id}:unwind:{request.leg}:{round_number}"
-            (outcome,) = await self.place_orders(
-                PlaceOrdersInput(
-                    request.workflow_id, "", OrderPurpose.UNWIND, (OrderToSend(coid, planned),)
+        steps = unwind(request)
+        answer: Any = None
+        while True:
+            try:
+                step = steps.send(answer)
+            except StopIteration as done:
+                result: UnwindResult = done.value
+                break
+            if isinstance(step, RefreshOrders):
+                answer = await self._refresh(venue, request.workflow_id, step.instrument_id)
+            elif isinstance(step, ReadBestBid):
+                answer = await self._best_bid(venue, step.instrument_id)
+            elif isinstance(step, SendOrder):
+                (answer,) = await self.place_orders(
+                    PlaceOrdersInput(request.workflow_id, "", step.purpose, (step.order,))
                 )
-            )
-            sold += outcome.filled
-            activity.heartbeat(str(sold))
-            if outcome.filled == ZERO:
-                await asyncio.sleep(1.0)
-        orders = await self._refresh(venue, request.workflow_id, request.instrument_id)
-        remaining = net_holding(orders, request.instrument_id)
-        if remaining > request.keep:
+                activity.heartbeat(str(answer.filled))
+            else:
+                assert isinstance(step, Pause)
+                await asyncio.sleep(step.duration.total_seconds())
+                answer = None
+        if result.remaining > request.keep and not await self._resolved(venue, request.market_id):
             raise RetryableVenueError(
                 request.venue,
                 "UNWIND_INCOMPLETE",
-                f"{remaining} still held of {request.instrument_id}",
+                f"{result.remaining} still held of {request.instrument_id}",
             )
-        return UnwindResult(sold=sold, remaining=remaining)
+        return result
+
+    async def _resolved(self, venue: Venue, market_id: str) -> bool:
+        try:
+            return (await venue.market_resolution(market_id)).resolved
+        except VenueError:
+            return False
 
     async def _refresh(
         self, venue: Venue, workflow_id: str, instrument_id: str
@@ -383,17 +302,13 @@ class OrderActivities:
         async with self._pool.connection() as conn:
             return await workflow_orders(conn, workflow_id)
 
-    async def _unwind_price(self, venue: Venue, request: UnwindInput) -> Decimal:
-        """Cross the best bid by a bounded concession: get out, but not at any price."""
-        floor = Decimal("0.01")
+    async def _best_bid(self, venue: Venue, instrument_id: str) -> Decimal | None:
         try:
-            book = await venue.get_book(request.instrument_id)
+            book = await venue.get_book(instrument_id)
         except VenueError:
-            return floor
+            return None
         best = book.best_bid
-        if best is None:
-            return floor
-        return max(floor, best.price - UNWIND_PRICE_CONCESSION)
+        return None if best is None else best.price
 
     @activity.defn(name="await_settlement")
     async def await_settlement(self, request: SettlementInput) -> Decimal:

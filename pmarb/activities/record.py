@@ -12,14 +12,8 @@ from temporalio import activity
 
 from pmarb.activities.risk import opportunity_record
 from pmarb.domain.opportunity import Opportunity
+from pmarb.lifecycle.messages import SettledMarket, TradeOutcome
 from pmarb.store.trades import close_trade
-
-
-@dataclass(frozen=True)
-class SettledMarket:
-    venue: str
-    market_id: str
-    yes_payout: Decimal
 
 
 @dataclass(frozen=True)
@@ -29,15 +23,6 @@ class CloseTradeInput:
     expected_prices: dict[str, Decimal]
     settled: tuple[SettledMarket, ...] = ()
     release: bool = True
-
-
-@dataclass(frozen=True)
-class TradeOutcome:
-    realized_pnl: Decimal | None
-    fees: Decimal
-    cost: Decimal
-    slippage: Decimal
-    filled_orders: int
 
 
 @dataclass(frozen=True)

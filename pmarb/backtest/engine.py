@@ -25,14 +25,21 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any
 
-from pmarb.activities.orders import OrderOutcome, OrderToSend
-from pmarb.activities.risk import build_request
+from pmarb.activities.risk import RiskCheckResult, build_request
+from pmarb.backtest.driver import (
+    Idle,
+    Latency,
+    ReplayDriver,
+    UntilResolved,
+    Wait,
+    classify,
+    replay_risk_check,
+)
 from pmarb.backtest.events import (
     NANOS,
     BookUpdate,
@@ -44,23 +51,24 @@ from pmarb.backtest.events import (
     to_ns,
 )
 from pmarb.backtest.exchange import ReplayClock, ReplayExchange
-from pmarb.domain.bid import Bid, ExecutionStyle, PlannedOrder
+from pmarb.domain.bid import Bid
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import Opportunity, OpportunityKind
 from pmarb.domain.oracle import OracleTick
-from pmarb.domain.orders import OrderPurpose, TimeInForce, client_order_id
 from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.risk import RiskLimits
+from pmarb.lifecycle.messages import TradeOutcome
+from pmarb.lifecycle.program import LifecycleResult, OpportunityLifecycle
+from pmarb.lifecycle.steps import CloseTrade
+from pmarb.lifecycle.unwind import net_holding
 from pmarb.oracles.fair_value.live import LiveFairValues
 from pmarb.recording.replay import oracle_tick
-from pmarb.risk.rules import Exposure, GuardState, LegExposure, RiskReason, decide
+from pmarb.risk.rules import Exposure, GuardState, LegExposure, RiskReason
 from pmarb.scanner.detectors import MatchedPair
 from pmarb.scanner.scanner import Scanner
-from pmarb.store.orders import net_holding
 from pmarb.store.risk import next_utc_midnight
-from pmarb.store.trades import summarise
-from pmarb.strategies.allocator import STRATEGIES, choose_bid
+from pmarb.strategies.allocator import STRATEGIES
 from pmarb.strategies.base import StrategyBudget
 from pmarb.strategies.tournament import (
     AllocationStatus,
@@ -68,13 +76,15 @@ from pmarb.strategies.tournament import (
     TournamentRules,
     reallocate,
 )
-from pmarb.workers.marketdata import FAIR_VALUE_PROXIES, register_detectors, scanner_config
-from pmarb.workflows.opportunity import HEDGE_PAUSE, LifecycleStatus
+from pmarb.venues.paper.venue import PaperConfig
+from pmarb.workers.marketdata import (
+    FAIR_VALUE_PROXIES,
+    VALUATION_SECONDS,
+    register_detectors,
+    scanner_config,
+)
 
 ORACLE_STRATEGIES = frozenset({"oracle-sniper", "oracle-patient", "mean-reversion"})
-POLL_SECONDS = 0.25  # the live wait_for_fill activity's poll
-UNWIND_ROUNDS = 10  # the live unwind activity's rounds per attempt
-VALUATION_SECONDS = 5.0  # the live market-data service values the portfolio this often
 CURVE_SECONDS = 60.0
 
 
@@ -88,7 +98,7 @@ class BacktestConfig:
     # Detection to risk decision: an eager workflow start plus the local risk activity.
     decision_latency: float = 0.02
     # Order sent to order seen by the venue (the live paper venue's default latency).
-    paper_latency: float = 0.05
+    paper_latency: float = PaperConfig().latency
     # Up to this much extra latency per order, drawn from the seeded generator.
     latency_jitter: float = 0.02
     tournament: TournamentRules = field(default_factory=TournamentRules)
@@ -118,9 +128,30 @@ class OrderFact:
     status: str
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A position still held when the replay ended, and the price it is valued at."""
+
+    venue: str
+    market_id: str
+    instrument_id: str
+    size: Decimal
+    price: Decimal
+    basis: str  # "payout" (resolved), "mid", "bid" or "ask" (the book's), "cost" (no book)
+
+    @property
+    def value(self) -> Decimal:
+        return self.size * self.price
+
+
 @dataclass
 class Decision:
-    """Everything the replay decided about one detected opportunity."""
+    """Everything the replay decided about one detected opportunity.
+
+    Its money: ``cash_flow`` is every cash movement of its orders (fills, fees, unwinds) and
+    settlement payouts; ``marks`` value what it still held when the replay ended; ``pnl`` is
+    their sum. A closed lifecycle holds nothing: its ``pnl`` is its ``realized_pnl``.
+    """
 
     workflow_id: str
     kind: str
@@ -140,6 +171,26 @@ class Decision:
     decided_ns: int | None = None
     cash: Decimal | None = None  # free cash when the risk check ran
     latencies: list[float] = field(default_factory=list)  # each order's latency, in order
+    cash_flow: Decimal = ZERO
+    opened_at: datetime | None = None  # its first fill
+    marks: list[Mark] = field(default_factory=list)
+
+    @property
+    def traded(self) -> bool:
+        """Something filled: a trade, whose money counts."""
+        return self.opened_at is not None
+
+    @property
+    def unrealized_pnl(self) -> Decimal:
+        """Still open at the end: what it has cost and been paid so far, plus its marks."""
+        if not self.traded or self.closed_at is not None:
+            return ZERO
+        return self.cash_flow + sum((mark.value for mark in self.marks), ZERO)
+
+    @property
+    def pnl(self) -> Decimal:
+        """Realised and unrealised together, fees included."""
+        return (self.realized_pnl or ZERO) + self.unrealized_pnl
 
 
 @dataclass
@@ -179,17 +230,7 @@ class BacktestResult:
     halted_at: datetime | None = None  # the ratchet stop fired: nothing traded after it
 
 
-class _Halted(Exception):
-    """Trading was halted when an order adding risk was about to go out."""
-
-
-@dataclass(frozen=True)
-class _AwaitResolution:
-    venue: VenueId
-    market_id: str
-
-
-Step = Generator["float | _AwaitResolution", None, None]
+Step = Generator[Wait, None, LifecycleResult]
 
 
 class Backtest:
@@ -231,8 +272,7 @@ class Backtest:
         self._by_id: dict[str, Decision] = {}
         self._reservations: dict[str, Reservation] = {}
         self._open: dict[str, Decision] = {}  # holding or in flight, with fills
-        self._awaiting: dict[tuple[VenueId, str], list[Step]] = {}
-        self._expected: dict[str, dict[str, Decimal]] = {}
+        self._awaiting: dict[tuple[VenueId, str], list[Callable[[], None]]] = {}
         self.cash = limits.bankroll
         self.high_water = limits.bankroll
         self.halted = False
@@ -272,6 +312,9 @@ class Backtest:
         self._run_due(end_ns + 1)
         self.clock.ns = max(self.clock.ns, end_ns)
         self._value()
+        for decision in self._open.values():  # still open: valued as the last curve point is
+            self._record_orders(decision)
+            decision.marks = self.marks(decision)
         if self._progress is not None:
             self._progress(self.events % 10_000)
         seconds = max(self._utilisation_seconds, 1e-9)
@@ -303,8 +346,8 @@ class Backtest:
                 self.scanner.on_oracle_update(tick.series)
         elif isinstance(event, Resolution):
             self.exchange.resolve(event)
-            for step in self._awaiting.pop((event.venue, event.market_id), []):
-                self._advance(step)
+            for resume in self._awaiting.pop((event.venue, event.market_id), []):
+                resume()
 
     def _schedule_listings(self, start_ns: int) -> None:
         """Markets and pairs join the scanner when the recording says they became known; the
@@ -397,22 +440,43 @@ class Backtest:
             return
         self.decisions.append(decision)
         self._by_id[decision.workflow_id] = decision
-        step = self._lifecycle(decision, opportunity)
-        self._schedule(self.config.decision_latency, lambda: self._advance(step))
+        self._schedule(self.config.decision_latency, partial(self._start, decision, opportunity))
 
-    def _advance(self, step: Step) -> None:
+    def _start(self, decision: Decision, opportunity: Opportunity) -> None:
+        """The workflow starts: the lifecycle program runs on the replay from here."""
+        decision.decided_at = self.clock.now()
+        decision.decided_ns = self.clock.ns
+        decision.cash = self.cash
+        decision.budgets = self.budgets
+        lifecycle = OpportunityLifecycle(
+            opportunity,
+            self.budgets,
+            workflow_id=decision.workflow_id,
+            clock=self.clock.now,
+            classify=classify,
+            market_cap=self.config.limits.per_market_limit,
+        )
+        driver = ReplayDriver(lifecycle, self.exchange, _Books(self, decision), self.clock.now)
+        self._advance(decision, driver.run())
+
+    def _advance(self, decision: Decision, step: Step) -> None:
         try:
             wait = next(step)
-        except StopIteration:
+        except StopIteration as done:
+            result: LifecycleResult = done.value
+            if decision.status == "pending":  # ended before any trade was recorded
+                decision.status = result.status.value
             return
-        if isinstance(wait, _AwaitResolution):
+        resume = partial(self._advance, decision, step)
+        if isinstance(wait, UntilResolved):
             key = (wait.venue, wait.market_id)
             if self.exchange.yes_payout(*key) is not None:
-                self._schedule(0.0, lambda: self._advance(step))
+                self._schedule(0.0, resume)
             else:
-                self._awaiting.setdefault(key, []).append(step)
+                self._awaiting.setdefault(key, []).append(resume)
             return
-        self._schedule(wait, lambda: self._advance(step))
+        assert isinstance(wait, Latency | Idle)
+        self._schedule(wait.seconds, resume)
 
     def guard_state(self) -> GuardState:
         now = self.clock.now()
@@ -450,73 +514,49 @@ class Backtest:
             strategy_budgets=budgets,
         )
 
-    def _lifecycle(self, decision: Decision, opportunity: Opportunity) -> Step:
-        limits = self.config.limits
+    def check_risk(self, decision: Decision, bid: Bid) -> RiskCheckResult:
+        """The guardian's pre-trade check over the replay's own ledger, reserving on approval."""
         now = self.clock.now()
-        decision.decided_at = now
-        decision.decided_ns = self.clock.ns
-        decision.cash = self.cash
-        decision.budgets = self.budgets
-        bid = choose_bid(opportunity, self.budgets, now, limits.per_market_limit)
-        if bid is None:
-            decision.status = LifecycleStatus.NO_BID.value
-            return
-        decision.strategy = bid.strategy
-        request = build_request(decision.workflow_id, opportunity, bid)
+        assert decision.opportunity is not None
+        request = build_request(decision.workflow_id, decision.opportunity, bid)
         exposure = self.exposure(bid.strategy)
         guard = self.guard_state()
         decision.exposure, decision.guard = exposure, guard
-        verdict = decide(request.as_trade(), limits, guard, exposure, now)
-        decision.risk = verdict.reason.value
-        if verdict.reason is RiskReason.DAILY_LOSS_PAUSE and (
+        verdict = replay_risk_check(request, self.config.limits, guard, exposure, self.cash, now)
+        decision.risk = verdict.reason
+        if verdict.reason == RiskReason.DAILY_LOSS_PAUSE.value and (
             self.paused_until is None or self.paused_until <= now
         ):
             self.paused_until = next_utc_midnight(now)
             self.scanner.enabled = False
-        if not verdict.approved:
-            decision.status = LifecycleStatus.REJECTED.value
-            return
-        if bid.capital > self.cash:
-            # The venues would refuse the buys: the replay's cash is all there is.
-            decision.risk = "INSUFFICIENT_CASH"
-            decision.status = LifecycleStatus.REJECTED.value
-            return
-        self._reservations[decision.workflow_id] = Reservation(
-            bid.strategy, request.capital, request.legs
-        )
-        self._open[decision.workflow_id] = decision
-        yield from _Lifecycle(self, decision, opportunity, bid).run()
+        if verdict.approved:
+            self._reservations[decision.workflow_id] = Reservation(
+                bid.strategy, request.capital, request.legs
+            )
+            self._open[decision.workflow_id] = decision
+        return verdict
 
     # -- accounting ------------------------------------------------------------------------
 
-    def order_filled(self, before: OrderOutcome | None, after: OrderOutcome, order: Side) -> None:
-        """Move cash by what an order filled since it was last seen."""
-        filled_before = before.filled if before is not None else ZERO
-        notional_before = (
-            before.filled * before.average_price
-            if before is not None and before.average_price is not None
-            else ZERO
-        )
-        fees_before = before.fees if before is not None else ZERO
-        notional = after.filled * after.average_price if after.average_price is not None else ZERO
-        if after.filled == filled_before and after.fees == fees_before:
+    def close(self, decision: Decision, step: CloseTrade, outcome: TradeOutcome) -> None:
+        """The lifecycle recorded its trade: the report's facts, and the reservation's release."""
+        decision.status = step.status
+        self._record_orders(decision)
+        if not step.release:
             return
-        delta = notional - notional_before
-        fees = after.fees - fees_before
-        self.cash += (-delta if order is Side.BUY else delta) - fees
+        decision.closed_at = self.clock.now()
+        decision.realized_pnl = outcome.realized_pnl if outcome.filled_orders else None
+        self._reservations.pop(decision.workflow_id, None)
+        self._open.pop(decision.workflow_id, None)
+        if decision.realized_pnl is not None:
+            day = decision.closed_at.date()
+            self._realised_by_day[day] = self._realised_by_day.get(day, ZERO) + (
+                decision.realized_pnl
+            )
 
-    def close(self, decision: Decision, status: LifecycleStatus, *, release: bool = True) -> None:
+    def _record_orders(self, decision: Decision) -> None:
         orders = self.exchange.ledger(decision.workflow_id)
-        payouts: dict[tuple[str, str], Decimal] = {}
-        for order in orders:
-            payout = self.exchange.yes_payout(VenueId(order.venue), order.market_id)
-            if payout is not None:
-                payouts[(order.venue, order.market_id)] = payout
-        summary = summarise(
-            orders, self._expected.get(decision.workflow_id, {}), payouts, status.value
-        )
-        decision.status = status.value
-        decision.fees = summary.fees
+        decision.fees = sum((o.fees for o in orders), ZERO)
         decision.orders = [
             OrderFact(
                 client_order_id=o.client_order_id,
@@ -531,57 +571,49 @@ class Backtest:
             )
             for o in orders
         ]
-        if not release:
-            return
-        decision.closed_at = self.clock.now()
-        decision.realized_pnl = summary.realized_pnl if summary.filled_orders else None
-        self._reservations.pop(decision.workflow_id, None)
-        self._open.pop(decision.workflow_id, None)
-        if decision.realized_pnl is not None:
-            day = decision.closed_at.date()
-            self._realised_by_day[day] = self._realised_by_day.get(day, ZERO) + (
-                decision.realized_pnl
-            )
 
-    def settle_cash(self, decision: Decision) -> None:
-        """Credit the payout of what the lifecycle still holds (at its recorded resolution)."""
+    # -- valuation, guardian, tournament ---------------------------------------------------
+
+    def marks(self, decision: Decision) -> list[Mark]:
+        """What an open lifecycle holds, each position at its mark: the resolution's payout once
+        the market has resolved, else the book's mid (or the one side it shows, as the live
+        valuation marks), else its cost."""
         orders = self.exchange.ledger(decision.workflow_id)
+        marks = []
         for instrument in dict.fromkeys(o.instrument_id for o in orders):
             held = net_holding(orders, instrument)
             if held == ZERO:
                 continue
             sample = next(o for o in orders if o.instrument_id == instrument)
-            payout = self.exchange.yes_payout(VenueId(sample.venue), sample.market_id)
-            if payout is None:
-                continue
-            per_unit = payout if sample.outcome is Outcome.YES else 1 - payout
-            self.cash += held * per_unit
-
-    # -- valuation, guardian, tournament ---------------------------------------------------
+            venue = VenueId(sample.venue)
+            payout = self.exchange.yes_payout(venue, sample.market_id)
+            price: Decimal | None
+            if payout is not None:
+                price = payout if sample.outcome is Outcome.YES else 1 - payout
+                basis = "payout"
+            else:
+                price, basis = self.exchange.mark(venue, instrument)
+            if price is None:
+                price = next(
+                    (
+                        o.average_price
+                        for o in orders
+                        if o.instrument_id == instrument
+                        and o.side is Side.BUY
+                        and o.average_price is not None
+                    ),
+                    ZERO,
+                )
+                basis = "cost"
+            marks.append(Mark(sample.venue, sample.market_id, instrument, held, price, basis))
+        return marks
 
     def portfolio_value(self) -> Decimal:
-        """Cash plus open positions at mid (the live valuation's marks; at cost without one)."""
+        """Cash plus every open lifecycle's positions at their marks."""
         value = self.cash
         for decision in self._open.values():
-            orders = self.exchange.ledger(decision.workflow_id)
-            for instrument in dict.fromkeys(o.instrument_id for o in orders):
-                held = net_holding(orders, instrument)
-                if held == ZERO:
-                    continue
-                sample = next(o for o in orders if o.instrument_id == instrument)
-                mark = self.exchange.mark(VenueId(sample.venue), instrument)
-                if mark is None:
-                    mark = next(
-                        (
-                            o.average_price
-                            for o in orders
-                            if o.instrument_id == instrument
-                            and o.side is Side.BUY
-                            and o.average_price is not None
-                        ),
-                        ZERO,
-                    )
-                value += held * mark
+            for mark in self.marks(decision):
+                value += mark.value
         return value
 
     def _value(self) -> None:
@@ -663,57 +695,12 @@ class Backtest:
         )
 
 
-class _Lifecycle:
-    """One approved opportunity, step by step as the OpportunityWorkflow takes it."""
+class _Books:
+    """What one lifecycle's replay sees of the backtest around it (the driver's Account)."""
 
-    def __init__(
-        self, engine: Backtest, decision: Decision, opportunity: Opportunity, bid: Bid
-    ) -> None:
+    def __init__(self, engine: Backtest, decision: Decision) -> None:
         self.engine = engine
         self.decision = decision
-        self.opportunity = opportunity
-        self.bid = bid
-        self.workflow_id = decision.workflow_id
-        self.compensations: list[tuple[str, PlannedOrder, list[str], Decimal]] = []
-        self.seen: dict[str, OrderOutcome] = {}
-        self.sides: dict[str, Side] = {}
-        self.expected = engine._expected.setdefault(self.workflow_id, {})
-
-    @property
-    def now(self) -> datetime:
-        return self.engine.clock.now()
-
-    def run(self) -> Step:
-        engine = self.engine
-        try:
-            status = yield from self.execute()
-            if status is LifecycleStatus.HOLDING:
-                self.compensations.clear()
-                engine.close(self.decision, LifecycleStatus.HOLDING, release=False)
-                yield from self.hold()
-                status = LifecycleStatus.SETTLED
-        except _Halted:
-            yield from self.compensate()
-            engine.close(self.decision, LifecycleStatus.HALTED)
-            return
-        engine.close(self.decision, status)
-
-    # -- legs ------------------------------------------------------------------------------
-
-    def execute(self) -> Generator[Any, None, LifecycleStatus]:
-        style = self.bid.style
-        if style is ExecutionStyle.ATOMIC:
-            return (yield from self.atomic())
-        if style is ExecutionStyle.LEG_AND_HEDGE:
-            return (yield from self.leg_and_hedge())
-        if style is ExecutionStyle.SINGLE:
-            return (yield from self.single())
-        if style is ExecutionStyle.RESTING:
-            return (yield from self.resting())
-        return (yield from self.round_trip())
-
-    def register(self, kind: str, order: PlannedOrder) -> None:
-        self.compensations.append((kind, order, [], ZERO))
 
     def latency(self) -> float:
         config = self.engine.config
@@ -721,213 +708,33 @@ class _Lifecycle:
         self.decision.latencies.append(drawn)
         return drawn
 
-    def place(
-        self, orders: tuple[PlannedOrder, ...], purpose: OrderPurpose, suffix: str = ""
-    ) -> Generator[Any, None, list[OrderOutcome]]:
-        items = tuple(
-            OrderToSend(
-                client_order_id(self.workflow_id, f"{o.leg}:{suffix}" if suffix else o.leg), o
-            )
-            for o in orders
-        )
-        for item in items:
-            self.expected[item.client_order_id] = item.order.expected_price
-        yield self.latency()
-        if self.engine.halted and purpose.adds_risk:
-            raise _Halted()
-        outcomes = self.engine.exchange.place(
-            self.workflow_id, purpose, items, self.bid.valid_until
-        )
-        for item, outcome in zip(items, outcomes, strict=True):
-            self.account(item.order.side, outcome)
-            for _kind, order, coids, _ in self.compensations:
-                if order.leg == item.order.leg and not coids:
-                    coids.append(outcome.client_order_id)
-        return outcomes
+    def halted(self) -> bool:
+        return self.engine.halted
 
-    def account(self, side: Side, outcome: OrderOutcome) -> None:
-        self.engine.order_filled(self.seen.get(outcome.client_order_id), outcome, side)
-        self.seen[outcome.client_order_id] = outcome
-        self.sides[outcome.client_order_id] = side
+    def check_risk(self, bid: Bid) -> RiskCheckResult:
+        return self.engine.check_risk(self.decision, bid)
 
-    def refresh(self, coid: str, side: Side) -> OrderOutcome | None:
-        """Pick up fills a resting order got from book updates since it was last looked at."""
-        outcome = self.engine.exchange.outcome(coid)
-        if outcome is not None:
-            self.account(side, outcome)
-        return outcome
+    def stage(self, stage: str) -> None:
+        return None
 
-    def atomic(self) -> Generator[Any, None, LifecycleStatus]:
-        bid = self.bid
-        for order in bid.orders:
-            self.register("unwind", order)
-        outcomes = yield from self.place(bid.orders, OrderPurpose.OPEN)
-        if all(o.filled == order.size for o, order in zip(outcomes, bid.orders, strict=True)):
-            return LifecycleStatus.HOLDING
-        yield from self.compensate()
-        return (
-            LifecycleStatus.UNWOUND
-            if any(o.filled > ZERO for o in outcomes)
-            else LifecycleStatus.NO_FILL
-        )
+    def strategy(self, strategy: str) -> None:
+        self.decision.strategy = strategy
 
-    def leg_and_hedge(self) -> Generator[Any, None, LifecycleStatus]:
-        bid = self.bid
-        first, hedges = bid.orders[0], bid.orders[1:]
-        self.register("unwind", first)
-        (opened,) = yield from self.place((first,), OrderPurpose.OPEN)
-        if opened.filled == ZERO:
-            return LifecycleStatus.NO_FILL
-        for hedge in hedges:
-            self.register("unwind", hedge)
-        hedged = {hedge.leg: ZERO for hedge in hedges}
-        deadline = self.now + timedelta(seconds=bid.hedge_window_seconds or 5.0)
-        attempt = 0
-        while True:
-            missing = tuple(
-                replace(hedge, size=opened.filled - hedged[hedge.leg])
-                for hedge in hedges
-                if hedged[hedge.leg] < opened.filled
-            )
-            if not missing or self.now >= deadline:
-                break
-            outcomes = yield from self.place(missing, OrderPurpose.HEDGE, suffix=f"h{attempt}")
-            for outcome, hedge in zip(outcomes, missing, strict=True):
-                hedged[hedge.leg] += outcome.filled
-            attempt += 1
-            if any(hedged[hedge.leg] < opened.filled for hedge in hedges):
-                yield HEDGE_PAUSE.total_seconds()
-        complete = min(hedged.values(), default=opened.filled)
-        if complete == opened.filled:
-            return LifecycleStatus.HOLDING
-        self.compensations = [(k, o, c, complete) for k, o, c, _ in self.compensations]
-        yield from self.compensate()
-        return LifecycleStatus.HOLDING if complete > ZERO else LifecycleStatus.UNWOUND
+    def unpursued(self, status: str) -> None:
+        self.decision.status = status
 
-    def single(self) -> Generator[Any, None, LifecycleStatus]:
-        order = self.bid.orders[0]
-        self.register("unwind", order)
-        (outcome,) = yield from self.place((order,), OrderPurpose.OPEN)
-        return LifecycleStatus.HOLDING if outcome.filled > ZERO else LifecycleStatus.NO_FILL
+    def cash_moved(self, amount: Decimal) -> None:
+        self.engine.cash += amount
+        self.decision.cash_flow += amount
+        if self.decision.opened_at is None:
+            self.decision.opened_at = self.engine.clock.now()
 
-    def wait_for_fill(
-        self, coid: str, side: Side, deadline: datetime
-    ) -> Generator[Any, None, OrderOutcome | None]:
-        while True:
-            outcome = self.refresh(coid, side)
-            if outcome is None or outcome.status.terminal or self.now >= deadline:
-                return outcome
-            yield POLL_SECONDS
+    def settled(self, payout: Decimal) -> None:
+        self.engine.cash += payout
+        self.decision.cash_flow += payout
 
-    def cancel(self, coid: str, side: Side) -> Generator[Any, None, OrderOutcome | None]:
-        yield self.latency()
-        self.refresh(coid, side)
-        outcome = self.engine.exchange.cancel(coid)
-        if outcome is not None:
-            self.account(side, outcome)
-        return outcome
-
-    def resting(self) -> Generator[Any, None, LifecycleStatus]:
-        order = self.bid.orders[0]
-        self.register("unwind", order)
-        self.register("cancel", order)
-        (outcome,) = yield from self.place((order,), OrderPurpose.OPEN)
-        current: OrderOutcome | None = outcome
-        if not outcome.status.terminal:
-            current = yield from self.wait_for_fill(
-                outcome.client_order_id, order.side, self.bid.valid_until
-            )
-        if current is not None and not current.status.terminal:
-            current = (yield from self.cancel(current.client_order_id, order.side)) or current
-        self.compensations = [c for c in self.compensations if c[0] != "cancel"]
-        filled = current.filled if current is not None else ZERO
-        return LifecycleStatus.HOLDING if filled > ZERO else LifecycleStatus.NO_FILL
-
-    def round_trip(self) -> Generator[Any, None, LifecycleStatus]:
-        bid = self.bid
-        entry = bid.orders[0]
-        self.register("unwind", entry)
-        (opened,) = yield from self.place((entry,), OrderPurpose.OPEN)
-        if opened.filled == ZERO:
-            return LifecycleStatus.NO_FILL
-        exit_order = replace(
-            entry,
-            side=Side.SELL,
-            limit_price=bid.exit_price or entry.limit_price,
-            expected_price=bid.exit_price or entry.limit_price,
-            size=opened.filled,
-            time_in_force=TimeInForce.GTC,
-        )
-        self.register("cancel", exit_order)
-        (placed,) = yield from self.place((exit_order,), OrderPurpose.EXIT, suffix="exit")
-        if not placed.status.terminal:
-            stop = self.now + timedelta(seconds=bid.time_stop_seconds or 300.0)
-            current = yield from self.wait_for_fill(placed.client_order_id, Side.SELL, stop)
-            if current is not None and not current.status.terminal:
-                yield from self.cancel(current.client_order_id, Side.SELL)
-        yield from self.compensate()
-        return LifecycleStatus.CLOSED
-
-    # -- compensation ----------------------------------------------------------------------
-
-    def compensate(self) -> Generator[Any, None, None]:
-        while self.compensations:
-            kind, order, coids, keep = self.compensations.pop()
-            if kind == "cancel":
-                if coids:
-                    yield from self.cancel(coids[0], order.side)
-                continue
-            yield from self.unwind(order, keep)
-
-    def unwind(self, order: PlannedOrder, keep: Decimal) -> Generator[Any, None, None]:
-        """Sell what this lifecycle holds of the leg's instrument down to ``keep``, as the
-        unwind activity does: cross the best bid by a bounded concession, up to its rounds."""
-        exchange = self.engine.exchange
-        for _ in range(UNWIND_ROUNDS):
-            for coid, seen in list(self.seen.items()):
-                if not seen.status.terminal:
-                    self.refresh(coid, self.sides[coid])
-            ledger = exchange.ledger(self.workflow_id)
-            held = net_holding(ledger, order.instrument_id)
-            excess = held - keep
-            if excess <= ZERO:
-                return
-            round_number = sum(
-                1 for o in ledger if o.purpose is OrderPurpose.UNWIND and o.leg == order.leg
-            )
-            price = exchange.unwind_price(order.venue, order.instrument_id)
-            planned = PlannedOrder(
-                leg=order.leg,
-                venue=order.venue,
-                market_id=order.market_id,
-                instrument_id=order.instrument_id,
-                outcome=order.outcome,
-                side=Side.SELL,
-                limit_price=price,
-                size=excess,
-                time_in_force=TimeInForce.FAK,
-                expected_price=price,
-            )
-            coid = f"{self.workflow_id}:unwind:{order.leg}:{round_number}"
-            yield self.latency()
-            (outcome,) = exchange.place(
-                self.workflow_id, OrderPurpose.UNWIND, (OrderToSend(coid, planned),), None
-            )
-            self.account(Side.SELL, outcome)
-            if outcome.filled == ZERO:
-                yield 1.0
-        # Whatever could not be sold stays held until the market resolves (pessimistic: the
-        # position keeps its risk; the live activity would keep retrying).
-
-    # -- hold ------------------------------------------------------------------------------
-
-    def hold(self) -> Generator[Any, None, None]:
-        resolves_at = self.opportunity.resolves_at
-        if resolves_at is not None and resolves_at > self.now:
-            yield (resolves_at - self.now).total_seconds()
-        for venue, market_id in dict.fromkeys((o.venue, o.market_id) for o in self.bid.orders):
-            yield _AwaitResolution(venue, market_id)
-        self.engine.settle_cash(self.decision)
+    def close(self, step: CloseTrade, outcome: TradeOutcome) -> None:
+        self.engine.close(self.decision, step, outcome)
 
 
 def _tick(event: OracleUpdate) -> OracleTick | None:

@@ -18,8 +18,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pmarb.activities.orders import UNWIND_PRICE_CONCESSION, OrderOutcome, OrderToSend, outcome_of
 from pmarb.backtest.events import NANOS, BookUpdate, Resolution, to_datetime
+from pmarb.domain.bid import PlannedOrder
 from pmarb.domain.book import BookSnapshot
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.money import ONE, ZERO
@@ -34,6 +34,7 @@ from pmarb.domain.orders import (
 from pmarb.domain.parity import Outcome
 from pmarb.domain.positions import Position
 from pmarb.feeds.health import FeedHealth
+from pmarb.lifecycle.messages import OrderOutcome, OrderToSend, outcome_of
 from pmarb.recording.replay import load_snapshot, replay_store
 from pmarb.store.orders import LedgerOrder
 from pmarb.venues.base import MarketResolution, OrderRejectedError
@@ -44,7 +45,6 @@ T = TypeVar("T")
 
 # The replay keeps its own cash (see the engine); the paper venues must never refuse for money.
 UNLIMITED = Decimal(10) ** 12
-UNWIND_FLOOR = Decimal("0.01")
 
 
 class ReplayClock:
@@ -273,20 +273,21 @@ class ReplayExchange:
             )
         return orders
 
-    def unwind_price(self, venue: VenueId, instrument_id: str) -> Decimal:
-        """Cross the best bid by the live unwind's bounded concession."""
-        try:
-            book = self.stores[venue].snapshot(instrument_id, depth=1)
-        except KeyError:
-            return UNWIND_FLOOR
-        best = book.best_bid
-        if best is None:
-            return UNWIND_FLOOR
-        return max(UNWIND_FLOOR, best.price - UNWIND_PRICE_CONCESSION)
+    def best_bid(self, venue: VenueId, instrument_id: str) -> Decimal | None:
+        """The best bid of the instrument's book now (None: no book or no bid)."""
+        bid, _ = self.stores[venue].best_bid_ask(instrument_id)
+        return bid
 
-    def mark(self, venue: VenueId, instrument_id: str) -> Decimal | None:
-        """Mid price (or the one side there is), as the live valuation marks positions."""
+    def order_delay(self, order: PlannedOrder) -> float:
+        """Seconds the venue holds this order before matching it (beyond its trip there)."""
+        return 0.0
+
+    def mark(self, venue: VenueId, instrument_id: str) -> tuple[Decimal | None, str]:
+        """Mid price (or the one side there is), as the live valuation marks positions, and
+        which of them it is."""
         bid, ask = self.stores[venue].best_bid_ask(instrument_id)
         if bid is not None and ask is not None:
-            return (bid + ask) / 2
-        return bid if bid is not None else ask
+            return (bid + ask) / 2, "mid"
+        if bid is not None:
+            return bid, "bid"
+        return ask, "ask"

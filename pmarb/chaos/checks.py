@@ -11,9 +11,10 @@ import httpx
 
 from pmarb.domain.market import VenueId
 from pmarb.domain.money import ZERO
+from pmarb.lifecycle.unwind import net_holding
 from pmarb.reconciliation.compare import position_differences
 from pmarb.store.db import connect
-from pmarb.store.orders import net_holding, workflow_orders
+from pmarb.store.orders import workflow_orders
 from pmarb.store.reconciliation import ledger_positions
 from pmarb.venues.factory import build_live_venues
 from pmarb.venues.settings import VenueSettings

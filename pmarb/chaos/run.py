@@ -33,9 +33,9 @@ from pmarb.chaos.lifecycles import (
     start_lifecycle,
 )
 from pmarb.config import Settings
+from pmarb.lifecycle.program import LifecycleResult
 from pmarb.venues.settings import VenueSettings
 from pmarb.workers.client import connect_client
-from pmarb.workflows.opportunity import LifecycleResult
 
 # Where a kill is aimed, in turn: the activity (or stage) that should be running when it lands.
 AIMS: tuple[str, ...] = ("place_orders", "between_legs", "unwind", "close_trade")

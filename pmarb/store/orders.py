@@ -269,16 +269,6 @@ async def workflow_orders(
     ]
 
 
-def net_holding(orders: list[LedgerOrder], instrument_id: str) -> Decimal:
-    """What a lifecycle's orders left it holding of one instrument (buys minus sells)."""
-    held = ZERO
-    for order in orders:
-        if order.instrument_id != instrument_id:
-            continue
-        held += order.filled_size if order.side is Side.BUY else -order.filled_size
-    return held
-
-
 async def working_orders(conn: psycopg.AsyncConnection[Any]) -> list[LedgerOrder]:
     """Orders that may still rest at a venue (the kill switch cancels these)."""
     cursor = conn.cursor(row_factory=dict_row)

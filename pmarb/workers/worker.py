@@ -21,7 +21,13 @@ from pmarb.workers.registry import WORKFLOWS, activities
 log = logging.getLogger(__name__)
 
 # Deterministic modules the sandbox may share instead of re-importing for every run.
-PASSTHROUGH_MODULES = ("pmarb.domain", "pmarb.strategies", "pmarb.activities", "pmarb.workflows")
+PASSTHROUGH_MODULES = (
+    "pmarb.domain",
+    "pmarb.strategies",
+    "pmarb.lifecycle",
+    "pmarb.activities",
+    "pmarb.workflows",
+)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

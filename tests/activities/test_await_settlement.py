@@ -12,9 +12,10 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from pmarb.activities.orders import OrderActivities, SettlementInput
+from pmarb.activities.orders import OrderActivities
 from pmarb.domain.market import VenueId
 from pmarb.domain.parity import Outcome
+from pmarb.lifecycle.messages import SettlementInput
 from pmarb.store.db import open_pool
 from pmarb.venues.factory import build_live_venues
 from tests.marketdata.harness import settings_for

@@ -10,8 +10,9 @@ import asyncio
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from pmarb.activities.orders import OrderActivities, OrderToSend, PlaceOrdersInput
+from pmarb.activities.orders import OrderActivities
 from pmarb.domain.orders import OrderPurpose, OrderRequest, OrderState, OrderStatus
+from pmarb.lifecycle.messages import OrderToSend, PlaceOrdersInput
 from pmarb.store.db import connect, open_pool
 from pmarb.store.orders import workflow_orders
 from pmarb.venues.polymarket.adapter import PolymarketVenue

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pmarb.activities.orders import OrderOutcome, OrderToSend
+from pmarb.lifecycle.messages import OrderOutcome, OrderToSend
 from pmarb.backtest import data as recording
 from pmarb.backtest.engine import Backtest, BacktestConfig, BacktestResult, Decision
 from pmarb.backtest.events import Dataset, Resolution, to_ns

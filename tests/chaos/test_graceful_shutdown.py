@@ -23,12 +23,14 @@ from pmarb.domain.market import VenueId
 from pmarb.domain.opportunity import Opportunity, OpportunityKind, QuoteStamp
 from pmarb.domain.orders import OrderPurpose, OrderStatus
 from pmarb.domain.parity import Outcome
+from pmarb.lifecycle.program import LifecycleStatus
+from pmarb.lifecycle.unwind import net_holding
 from pmarb.sim import Simulator
 from pmarb.store.db import connect
 from pmarb.store.markets import get_markets
-from pmarb.store.orders import net_holding, workflow_orders
+from pmarb.store.orders import workflow_orders
 from pmarb.strategies.base import StrategyBudget
-from pmarb.workflows.opportunity import LifecycleStatus, OpportunityInput, OpportunityWorkflow
+from pmarb.workflows.opportunity import OpportunityInput, OpportunityWorkflow
 from tests.sim_support import Keys, make_keys, simulator
 from tests.support import clean_env, eventually
 

@@ -14,11 +14,12 @@ from decimal import Decimal as D
 
 from temporalio.testing import ActivityEnvironment
 
-from pmarb.activities.orders import OrderActivities, OrderToSend, PlaceOrdersInput
+from pmarb.activities.orders import OrderActivities
 from pmarb.domain.bid import PlannedOrder
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.orders import OrderPurpose, OrderRequest, OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side
+from pmarb.lifecycle.messages import OrderToSend, PlaceOrdersInput
 from pmarb.sim import Simulator
 from pmarb.store.db import connect, open_pool
 from pmarb.store.orders import halt_and_record_intents, recorded_request, workflow_orders

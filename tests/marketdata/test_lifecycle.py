@@ -23,16 +23,14 @@ from pmarb.domain.opportunity import Opportunity, OpportunityKind, OpportunityLe
 from pmarb.domain.orders import OrderPurpose
 from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.risk import RiskLimits
+from pmarb.lifecycle.program import LifecycleStatus
+from pmarb.lifecycle.unwind import net_holding
 from pmarb.store.db import connect
-from pmarb.store.orders import net_holding, workflow_orders
+from pmarb.store.orders import workflow_orders
 from pmarb.store.risk_state import set_halted
 from pmarb.strategies.base import StrategyBudget
 from pmarb.workers.marketdata import MarketDataService
-from pmarb.workflows.opportunity import (
-    LifecycleStatus,
-    OpportunityInput,
-    OpportunityWorkflow,
-)
+from pmarb.workflows.opportunity import OpportunityInput, OpportunityWorkflow
 from pmarb.workflows.search_attributes import STAGE
 from tests.marketdata.harness import advance, running_service, settings_for
 from tests.sim_support import make_keys, simulator
