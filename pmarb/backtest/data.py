@@ -35,4 +35,5 @@ def load(path: str | Path) -> Dataset:
         seed=metadata.seed,
         market_listings=tuple(recording.market_history),
         pair_listings=tuple(recording.pair_history),
+        situations=tuple(metadata.extra.get("situations", ())),
     )

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any
 
 from pmarb.activities.risk import RiskCheckResult, build_request
 from pmarb.backtest.driver import (
@@ -228,6 +229,7 @@ class BacktestResult:
     synthetic: bool
     data_seed: int | None
     halted_at: datetime | None = None  # the ratchet stop fired: nothing traded after it
+    situations: tuple[Mapping[str, Any], ...] = ()  # what the world injected, if synthetic
 
 
 Step = Generator[Wait, None, LifecycleResult]
@@ -311,7 +313,7 @@ class Backtest:
                 self._progress(10_000)
         self._run_due(end_ns + 1)
         self.clock.ns = max(self.clock.ns, end_ns)
-        self._value()
+        self._value(final=True)  # the curve's last point is the end's value
         for decision in self._open.values():  # still open: valued as the last curve point is
             self._record_orders(decision)
             decision.marks = self.marks(decision)
@@ -334,6 +336,7 @@ class Backtest:
             synthetic=self.dataset.synthetic,
             data_seed=self.dataset.seed,
             halted_at=self.halted_at,
+            situations=self.dataset.situations,
         )
 
     def _apply(self, event: Event) -> None:
@@ -616,7 +619,7 @@ class Backtest:
                 value += mark.value
         return value
 
-    def _value(self) -> None:
+    def _value(self, *, final: bool = False) -> None:
         limits = self.config.limits
         value = self.portfolio_value()
         self.high_water = max(self.high_water, value)
@@ -640,7 +643,7 @@ class Backtest:
         self._utilisation["portfolio"] = (
             self._utilisation.get("portfolio", ZERO) + deployed * weight
         )
-        if not self.curve or (now - self.curve[-1].at).total_seconds() >= CURVE_SECONDS:
+        if final or not self.curve or (now - self.curve[-1].at).total_seconds() >= CURVE_SECONDS:
             self.curve.append(CurvePoint(now, value, self.cash, deployed))
 
     def _tournament(self) -> None:

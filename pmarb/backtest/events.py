@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pmarb.domain.market import Market, VenueId
 from pmarb.recording.schema import (
@@ -58,6 +59,9 @@ class Dataset:
     # only scan what had been discovered by then. Empty: everything known from the start.
     market_listings: tuple[tuple[int, Market], ...] = ()
     pair_listings: tuple[tuple[int, MatchedPair], ...] = ()
+    # A synthetic world's injected situations, as its metadata lists them (see
+    # :mod:`pmarb.backtest.situations`); empty for a real recording.
+    situations: tuple[Mapping[str, Any], ...] = ()
 
     def replay(self, start_ns: int | None = None, end_ns: int | None = None) -> Iterator[Event]:
         """Events with ``start_ns <= ts_ns <= end_ns`` in time order."""

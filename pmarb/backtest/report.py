@@ -1,18 +1,29 @@
-"""The backtest's figures: one summary for the portfolio and one per strategy.
+"""The backtest's figures: one summary for the portfolio and one per strategy, every trade, and
+the situation ledger.
 
-Definitions (the same for both, so they can be compared):
+Money (exact: every amount is a multiple of 1e-8 dollars, printed in full):
 
-- ``pnl``: realised P&L of closed trades (settled, unwound, closed round trips), after fees.
-  Positions still open at the end are not counted: they are listed under ``open_positions``.
+- ``pnl``: everything a lifecycle's orders and settlements did to cash, fees included (unwinds
+  too), plus what it still holds at the end at its mark: ``realized_pnl`` (closed trades:
+  settled, unwound, closed round trips) + ``unrealized_pnl`` (trades still open at the end).
+  The portfolio's ``pnl`` is exactly ``final_value − bankroll``, and exactly the sum of the
+  strategies' ``pnl``.
+- ``final_value``: cash plus open positions at their marks when the replay ended. A mark is
+  the market's resolution payout once it has resolved, else the book's mid (the one side it
+  shows, if only one), else the position's cost; ``open`` lists each with its basis.
+- ``fees``: every fee paid, by every order of the strategy's lifecycles.
+
+Figures (the same for portfolio and strategies, so they can be compared):
+
 - ``sharpe``: annualised Sharpe ratio of daily returns on the bankroll
   (:func:`~pmarb.strategies.tournament.sharpe_ratio`, as the tournament ranks strategies);
   with less than two days of data, of hourly returns annualised over 365 × 24 hours
   (``sharpe_basis`` says which). ``null`` when even that is not defined.
-- ``win_rate``: share of trades with a positive realised P&L; the portfolio also reports it for
-  oracle trades alone (the seed's success metric).
+- ``win_rate``: share of closed trades with a positive realised P&L; the portfolio also reports
+  it for oracle trades alone (the seed's success metric).
 - ``max_drawdown``: largest fall from a running peak, as a fraction of that peak — of the
   marked portfolio value for the portfolio, of bankroll + cumulative realised P&L for a strategy.
-- ``trades``: lifecycles that filled something and whose P&L is known; ``fees``: fees paid.
+- ``trades``: lifecycles that filled something (``closed_trades`` of them closed).
 - ``fill_ratio``: filled ÷ requested size over the orders that opened or hedged positions.
 - ``capital_utilisation``: time-average capital reserved by the risk check ÷ bankroll.
 """
@@ -25,7 +36,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pmarb.backtest import situations as ledger
 from pmarb.backtest.engine import BacktestResult, CurvePoint, Decision, is_oracle
+from pmarb.backtest.situations import money as _money
 from pmarb.domain.money import ZERO
 from pmarb.strategies.tournament import sharpe_ratio
 
@@ -36,10 +49,6 @@ SUCCESS_MAX_DRAWDOWN = 0.20
 OPENING = ("open", "hedge")
 
 
-def _money(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.000001")))
-
-
 def _ratio(value: Decimal | float | None) -> float | None:
     if value is None:
         return None
@@ -47,7 +56,8 @@ def _ratio(value: Decimal | float | None) -> float | None:
 
 
 def _trades(decisions: Iterable[Decision]) -> list[Decision]:
-    return [d for d in decisions if d.realized_pnl is not None]
+    """Closed trades: their P&L is realised."""
+    return [d for d in decisions if d.traded and d.realized_pnl is not None]
 
 
 def _win_rate(trades: Sequence[Decision]) -> float | None:
@@ -117,26 +127,74 @@ def _sharpe(
 
 def _summary(decisions: list[Decision], result: BacktestResult, key: str) -> dict[str, Any]:
     bankroll = result.config.limits.bankroll
-    trades = _trades(decisions)
-    closes = [(d.closed_at, d.realized_pnl) for d in trades if d.closed_at and d.realized_pnl]
+    traded = [d for d in decisions if d.traded]
+    closed = _trades(decisions)
+    closes = [(d.closed_at, d.realized_pnl) for d in closed if d.closed_at and d.realized_pnl]
     closes.sort(key=lambda pair: pair[0])
-    pnl = sum((d.realized_pnl or ZERO for d in trades), ZERO)
+    realized = sum((d.realized_pnl or ZERO for d in closed), ZERO)
+    unrealized = sum((d.unrealized_pnl for d in traded), ZERO)
     sharpe, basis = _sharpe(closes, result, bankroll)
     cumulative = [bankroll]
     for _, change in closes:
         cumulative.append(cumulative[-1] + change)
     return {
-        "pnl": _money(pnl),
+        "pnl": _money(realized + unrealized),
+        "realized_pnl": _money(realized),
+        "unrealized_pnl": _money(unrealized),
         "sharpe": sharpe,
         "sharpe_basis": basis,
-        "win_rate": _win_rate(trades),
+        "win_rate": _win_rate(closed),
         "max_drawdown": _ratio(_drawdown(cumulative)),
-        "trades": len(trades),
+        "trades": len(traded),
+        "closed_trades": len(closed),
         "fees": _money(sum((d.fees for d in decisions), ZERO)),
         "fill_ratio": _fill_ratio(decisions),
         "capital_utilisation": _ratio(result.utilisation.get(key, ZERO)),
         "opportunities": len(decisions),
     }
+
+
+def _trade_rows(
+    decisions: list[Decision], attribution: dict[str, str | None]
+) -> list[dict[str, Any]]:
+    rows = []
+    for d in decisions:
+        if not d.traded:
+            continue
+        rows.append(
+            {
+                "workflow_id": d.workflow_id,
+                "strategy": d.strategy,
+                "kind": d.kind,
+                "status": d.status,
+                "opened_at": d.opened_at.isoformat() if d.opened_at else None,
+                "closed_at": d.closed_at.isoformat() if d.closed_at else None,
+                "fees": _money(d.fees),
+                "pnl": None if d.closed_at is None else _money(d.realized_pnl or ZERO),
+                "unrealized_pnl": None if d.closed_at is not None else _money(d.unrealized_pnl),
+                "situation": attribution.get(d.workflow_id),
+            }
+        )
+    return rows
+
+
+def _open_positions(decisions: list[Decision]) -> list[dict[str, Any]]:
+    return [
+        {
+            "workflow_id": d.workflow_id,
+            "strategy": d.strategy,
+            "venue": mark.venue,
+            "market_id": mark.market_id,
+            "instrument_id": mark.instrument_id,
+            "size": str(mark.size),
+            "mark": str(mark.price),
+            "basis": mark.basis,
+            "value": _money(mark.value),
+        }
+        for d in decisions
+        if d.traded and d.closed_at is None
+        for mark in d.marks
+    ]
 
 
 def summarise_result(result: BacktestResult) -> dict[str, Any]:
@@ -151,9 +209,10 @@ def summarise_result(result: BacktestResult) -> dict[str, Any]:
     portfolio["oracle_trades"] = len(oracle_trades)
     portfolio["oracle_win_rate"] = _win_rate(oracle_trades)
     portfolio["final_value"] = _money(values[-1] if values else bankroll)
+    portfolio["cash"] = _money(result.curve[-1].cash if result.curve else bankroll)
     portfolio["bankroll"] = _money(bankroll)
-    still_open = [d for d in decisions if d.status == "holding"]
-    portfolio["open_positions"] = len(still_open)
+    portfolio["open"] = _open_positions(decisions)
+    portfolio["open_positions"] = sum(1 for d in decisions if d.traded and d.closed_at is None)
     # The guardian's ratchet stop halts trading for the rest of the run, as it would live.
     portfolio["halted_at"] = None if result.halted_at is None else result.halted_at.isoformat()
     statuses: dict[str, int] = {}
@@ -178,10 +237,14 @@ def summarise_result(result: BacktestResult) -> dict[str, Any]:
             portfolio["max_drawdown"], lambda v: v < SUCCESS_MAX_DRAWDOWN
         ),
     }
+    injected = ledger.parse(result.situations)
+    attribution = ledger.attribute(decisions, injected)
     return {
         "portfolio": portfolio,
         "strategies": strategies,
         "success": success,
+        "trades": _trade_rows(decisions, attribution),
+        "situations": ledger.ledger(decisions, injected, attribution),
         "allocations": [
             {"day": day.day.isoformat(), "fractions": {k: str(v) for k, v in day.fractions.items()}}
             for day in result.allocations

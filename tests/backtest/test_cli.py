@@ -40,7 +40,7 @@ def test_backtest_writes_identical_reports_for_the_same_seed(tmp_path: Path) -> 
     assert outputs[0] == outputs[1]
     summary = json.loads(outputs[0])
     assert summary["run"]["synthetic"] is True and summary["run"]["seed"] == 5
-    assert summary["portfolio"]["bankroll"] == "5000.000000"
+    assert summary["portfolio"]["bankroll"] == "5000.00"
     assert summary["portfolio"]["opportunities"] > 0
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from pmarb.lifecycle.messages import OrderOutcome, OrderToSend
 from pmarb.backtest import data as recording
 from pmarb.backtest.engine import Backtest, BacktestConfig, BacktestResult, Decision
 from pmarb.backtest.events import Dataset, Resolution, to_ns
@@ -24,6 +23,7 @@ from pmarb.domain.money import ZERO
 from pmarb.domain.orders import OrderPurpose
 from pmarb.domain.parity import Side
 from pmarb.domain.risk import RiskLimits
+from pmarb.lifecycle.messages import OrderOutcome, OrderToSend
 from pmarb.strategies.tournament import TournamentRules
 from tests.backtest.support import write_recording
 
