@@ -130,6 +130,114 @@ def _halted(portfolio: dict[str, Any]) -> str:
     )
 
 
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    if not rows:
+        return '<p class="note">none</p>'
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _money_line(portfolio: dict[str, Any]) -> str:
+    return (
+        f'<p class="note">P&amp;L {escape(portfolio["pnl"])} = realised '
+        f"{escape(portfolio['realized_pnl'])} + unrealised {escape(portfolio['unrealized_pnl'])}"
+        f" = final value {escape(portfolio['final_value'])} − bankroll "
+        f"{escape(portfolio['bankroll'])}; final value = cash {escape(portfolio['cash'])} + "
+        f"open positions at their marks; fees {escape(portfolio['fees'])} are inside every "
+        "P&amp;L.</p>"
+    )
+
+
+def _situations(ledger: dict[str, Any]) -> str:
+    if "note" in ledger:
+        return f'<p class="note">{escape(ledger["note"])}</p>'
+    if not ledger["injected"] and not ledger["unprompted"]["trades"]:
+        return (
+            '<p class="note">No situations were injected (a real recording, or a fair world).</p>'
+        )
+    kinds = _table(
+        ("kind", "injected", "captured", "detected, not traded", "missed"),
+        [
+            (kind, c["injected"], c["captured"], c["detected"], c["missed"])
+            for kind, c in ledger["by_kind"].items()
+        ],
+    )
+    rows = _table(
+        ("id", "kind", "start", "target", "available edge", "result", "why not / trades", "P&L"),
+        [
+            (
+                row["id"],
+                row["kind"],
+                row["start"],
+                row["target"],
+                row["available_edge"],
+                row["result"],
+                ", ".join(row["reasons"])
+                or ", ".join(f"{t['strategy']} {t['pnl']}" for t in row["trades"]),
+                row["pnl"],
+            )
+            for row in ledger["list"]
+        ],
+    )
+    unprompted = ledger["unprompted"]
+    return (
+        f'<p class="note">{ledger["injected"]} injected, {ledger["captured"]} captured, '
+        f"{ledger['detected_not_traded']} detected but not traded, {ledger['missed']} missed; "
+        f"edge captured {escape(ledger['edge_captured'])} of {escape(ledger['edge_available'])}"
+        f" available; {unprompted['trades']} unprompted trades, P&amp;L "
+        f"{escape(unprompted['pnl'])}.</p>{kinds}{rows}"
+    )
+
+
+def _trades(rows: Sequence[dict[str, Any]]) -> str:
+    return _table(
+        (
+            "opened",
+            "closed",
+            "strategy",
+            "kind",
+            "status",
+            "fees",
+            "P&L",
+            "unrealised",
+            "situation",
+        ),
+        [
+            (
+                t["opened_at"],
+                t["closed_at"],
+                t["strategy"],
+                t["kind"],
+                t["status"],
+                t["fees"],
+                t["pnl"],
+                t["unrealized_pnl"],
+                t["situation"],
+            )
+            for t in rows
+        ],
+    )
+
+
+def _open(positions: Sequence[dict[str, Any]]) -> str:
+    return _table(
+        ("strategy", "venue", "market", "size", "mark", "basis", "value"),
+        [
+            (
+                p["strategy"],
+                p["venue"],
+                p["market_id"],
+                p["size"],
+                p["mark"],
+                p["basis"],
+                p["value"],
+            )
+            for p in positions
+        ],
+    )
+
+
 def render(result: BacktestResult, summary: dict[str, Any]) -> str:
     start = result.start
     curve = [(_hours(p.at, start), float(p.value)) for p in result.curve]
@@ -193,11 +301,15 @@ latency {run["decision_latency_seconds"]}s decision + {run["paper_latency_second
 <h2>Success metrics</h2>
 <table><tr><th>metric</th><th>value</th><th>result</th></tr>{success_rows}</table>
 <h2>Summary</h2><table><tr><th></th>{header}</tr>{rows}</table>
+{_money_line(portfolio)}
 <p class="note">Outcomes: {escape(str(portfolio["outcomes"]))} · rejections:
 {escape(str(portfolio["rejections"]))}</p>
+<h2>Situations</h2>{_situations(summary["situations"])}
 <h2>Equity curve</h2>{_line_chart([("portfolio value", curve)], "value ($)", "hours")}
 <h2>Drawdown</h2>{_line_chart([("drawdown %", drawdown)], "drawdown (%)", "hours")}
 <h2>Realised P&amp;L by strategy</h2>{_line_chart(per_strategy, "cumulative P&L ($)", "hours")}
 <h2>Allocation by day</h2>{_stacked_bars(allocation_days, list(result.config.strategies))}
+<h2>Open positions at the end</h2>{_open(portfolio["open"])}
+<h2>Trades</h2>{_trades(summary["trades"])}
 </body></html>
 """

@@ -237,14 +237,23 @@ def summarise_result(result: BacktestResult) -> dict[str, Any]:
             portfolio["max_drawdown"], lambda v: v < SUCCESS_MAX_DRAWDOWN
         ),
     }
-    injected = ledger.parse(result.situations)
+    try:
+        injected = ledger.parse(result.situations)
+        note = None
+    except ledger.OlderRecordingError as e:
+        injected, note = (), str(e)
     attribution = ledger.attribute(decisions, injected)
+    situations: dict[str, Any]
+    if note is None:
+        situations = ledger.ledger(decisions, injected, attribution)
+    else:  # nothing can be said of what was captured: no made-up counts
+        situations = {"injected": len(result.situations), "note": note}
     return {
         "portfolio": portfolio,
         "strategies": strategies,
         "success": success,
         "trades": _trade_rows(decisions, attribution),
-        "situations": ledger.ledger(decisions, injected, attribution),
+        "situations": situations,
         "allocations": [
             {"day": day.day.isoformat(), "fractions": {k: str(v) for k, v in day.fractions.items()}}
             for day in result.allocations

@@ -57,8 +57,23 @@ class Situation:
         )
 
 
+LEDGER_FIELDS = ("id", "kind", "start", "end", "markets", "available_edge")
+
+
+class OlderRecordingError(ValueError):
+    """The recording lists situations without what the ledger needs (older ``pmarb sim``)."""
+
+
 def parse(entries: Iterable[Mapping[str, Any]]) -> tuple[Situation, ...]:
-    return tuple(sorted((Situation.from_json(e) for e in entries), key=lambda s: (s.start, s.id)))
+    listed = list(entries)
+    for entry in listed:
+        missing = [name for name in LEDGER_FIELDS if name not in entry]
+        if missing:
+            raise OlderRecordingError(
+                f"{len(listed)} situations are listed without {', '.join(missing)}: the "
+                "recording predates the situation ledger; make it again with pmarb sim --record"
+            )
+    return tuple(sorted((Situation.from_json(e) for e in listed), key=lambda s: (s.start, s.id)))
 
 
 def answers(decision: Decision, situation: Situation) -> bool:
