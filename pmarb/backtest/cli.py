@@ -147,5 +147,20 @@ def backtest(
     if html_out is not None:
         html_out.write_text(render(result, summary))
     typer.echo(json.dumps({"portfolio": summary["portfolio"], "success": summary["success"]}))
-    if lifecycle and not summary["lifecycle"]["agree"]:
-        raise typer.Exit(1)
+    if lifecycle:
+        compared = summary["lifecycle"]
+        styles = ", ".join(
+            f"{style} {counts['agreed']}/{counts['cases']}"
+            for style, counts in compared["styles"].items()
+        )
+        errors.print(
+            f"lifecycle: {compared['agreed']} of {compared['compared']} lifecycles agree "
+            f"(by style: {styles})"
+            + (
+                f"; no case of {', '.join(compared['styles_missing'])} in this recording"
+                if compared["styles_missing"]
+                else ""
+            )
+        )
+        if not compared["agree"]:
+            raise typer.Exit(1)
