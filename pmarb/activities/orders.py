@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from pmarb.domain.market import VenueId
 from pmarb.domain.orders import OrderRequest, OrderState, OrderStatus, TimeInForce
+from pmarb.lifecycle.drive import perform_awaiting
 from pmarb.lifecycle.fills import UnknownOrderError, wait_for_fill
 from pmarb.lifecycle.messages import (
     CancelInput,
@@ -33,7 +34,14 @@ from pmarb.lifecycle.messages import (
     WaitForFillInput,
     outcome_of,
 )
-from pmarb.lifecycle.steps import LookUpOrder, Pause, ReadBestBid, RefreshOrders, SendOrder
+from pmarb.lifecycle.steps import (
+    FillWaitStep,
+    LookUpOrder,
+    ReadBestBid,
+    RefreshOrders,
+    SendOrder,
+    UnwindStep,
+)
 from pmarb.lifecycle.unwind import unwind
 from pmarb.store.orders import (
     LedgerOrder,
@@ -212,27 +220,31 @@ class OrderActivities:
 
     @activity.defn(name="wait_for_fill")
     async def wait_for_fill(self, request: WaitForFillInput) -> OrderOutcome:
-        """Poll until the order is finished or the deadline passes, heartbeating so that a
-        cancel (kill switch, expiry) reaches this activity promptly."""
+        """Poll until the order is finished or the deadline passes
+        (:func:`pmarb.lifecycle.fills.wait_for_fill`), heartbeating so that a cancel (kill
+        switch, expiry) reaches this activity promptly."""
         venue = self._venue(request.venue)
         await self._recall(venue, request.client_order_id)
-        steps = wait_for_fill(request, lambda: datetime.now(UTC))
-        answer: OrderOutcome | None = None
-        while True:
-            try:
-                step = steps.send(answer)
-            except StopIteration as done:
-                result: OrderOutcome = done.value
-                return result
-            except UnknownOrderError as e:
-                raise ApplicationError(str(e), type=REJECTED, non_retryable=True) from None
+        filled = ""
+
+        async def perform(step: FillWaitStep) -> OrderOutcome | None:
+            nonlocal filled
             if isinstance(step, LookUpOrder):
                 state = await venue.get_order(step.client_order_id)
-                answer = None if state is None else await self._apply("", state)
-            else:
-                activity.heartbeat(str(answer.filled if answer is not None else ""))
-                await _poll_pause(step.duration.total_seconds())
-                answer = None
+                if state is None:
+                    return None
+                filled = str(state.filled_size)
+                return await self._apply("", state)
+            activity.heartbeat(filled)
+            await _poll_pause(step.duration.total_seconds())
+            return None
+
+        try:
+            return await perform_awaiting(
+                wait_for_fill(request, lambda: datetime.now(UTC)), perform
+            )
+        except UnknownOrderError as e:
+            raise ApplicationError(str(e), type=REJECTED, non_retryable=True) from None
 
     @activity.defn(name="unwind")
     async def unwind(self, request: UnwindInput) -> UnwindResult:
@@ -241,27 +253,22 @@ class OrderActivities:
         Temporal retries it — unless the market has resolved: nothing can be sold any more,
         and what is left is held to settlement."""
         venue = self._venue(request.venue)
-        steps = unwind(request)
-        answer: Any = None
-        while True:
-            try:
-                step = steps.send(answer)
-            except StopIteration as done:
-                result: UnwindResult = done.value
-                break
+
+        async def perform(step: UnwindStep) -> Any:
             if isinstance(step, RefreshOrders):
-                answer = await self._refresh(venue, request.workflow_id, step.instrument_id)
-            elif isinstance(step, ReadBestBid):
-                answer = await self._best_bid(venue, step.instrument_id)
-            elif isinstance(step, SendOrder):
-                (answer,) = await self.place_orders(
+                return await self._refresh(venue, request.workflow_id, step.instrument_id)
+            if isinstance(step, ReadBestBid):
+                return await self._best_bid(venue, step.instrument_id)
+            if isinstance(step, SendOrder):
+                (outcome,) = await self.place_orders(
                     PlaceOrdersInput(request.workflow_id, "", step.purpose, (step.order,))
                 )
-                activity.heartbeat(str(answer.filled))
-            else:
-                assert isinstance(step, Pause)
-                await asyncio.sleep(step.duration.total_seconds())
-                answer = None
+                activity.heartbeat(str(outcome.filled))
+                return outcome
+            await asyncio.sleep(step.duration.total_seconds())
+            return None
+
+        result = await perform_awaiting(unwind(request), perform)
         if result.remaining > request.keep and not await self._resolved(venue, request.market_id):
             raise RetryableVenueError(
                 request.venue,

@@ -29,6 +29,7 @@ from pmarb.domain.orders import OrderPurpose
 from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.risk import RiskLimits
 from pmarb.lifecycle import timing
+from pmarb.lifecycle.drive import perform_yielding
 from pmarb.lifecycle.fills import wait_for_fill
 from pmarb.lifecycle.messages import (
     OrderOutcome,
@@ -50,6 +51,7 @@ from pmarb.lifecycle.steps import (
     CheckRisk,
     CloseTrade,
     EnterStage,
+    FillWaitStep,
     LifecycleStep,
     LookUpOrder,
     Pause,
@@ -61,6 +63,7 @@ from pmarb.lifecycle.steps import (
     SleepUntil,
     TagStrategy,
     Unwind,
+    UnwindStep,
     WaitForFill,
 )
 from pmarb.lifecycle.unwind import net_holding, unwind
@@ -253,43 +256,32 @@ class ReplayOrders:
         return outcome
 
     def wait_for_fill(self, request: WaitForFillInput) -> Generator[Wait, None, OrderOutcome]:
-        steps = wait_for_fill(request, self.clock)
-        answer: OrderOutcome | None = None
-        while True:
-            try:
-                step = steps.send(answer)
-            except StopIteration as done:
-                result: OrderOutcome = done.value
-                return result
+        def perform(step: FillWaitStep) -> Waits:
             if isinstance(step, LookUpOrder):
-                answer = self.look_up(step.client_order_id)
-            else:
-                yield Idle(step.duration.total_seconds())
-                answer = None
+                return self.look_up(step.client_order_id)
+            yield Idle(step.duration.total_seconds())
+            return None
+
+        return (yield from perform_yielding(wait_for_fill(request, self.clock), perform))
 
     def unwind_once(self, request: UnwindInput) -> Generator[Wait, None, UnwindResult]:
         """One attempt of the unwind activity (its rounds)."""
-        steps = unwind(request)
-        answer: Any = None
-        while True:
-            try:
-                step = steps.send(answer)
-            except StopIteration as done:
-                result: UnwindResult = done.value
-                return result
+
+        def perform(step: UnwindStep) -> Waits:
             if isinstance(step, RefreshOrders):
                 for order in self.exchange.ledger(self.workflow_id):
                     if order.instrument_id == step.instrument_id and not order.status.terminal:
                         self.look_up(order.client_order_id)
-                answer = self.exchange.ledger(self.workflow_id)
-            elif isinstance(step, ReadBestBid):
-                answer = self.exchange.best_bid(step.venue, step.instrument_id)
-            elif isinstance(step, SendOrder):
-                (answer,) = yield from self.place(step.purpose, (step.order,), None)
-            else:
-                assert isinstance(step, Pause)
-                yield Idle(step.duration.total_seconds())
-                answer = None
+                return self.exchange.ledger(self.workflow_id)
+            if isinstance(step, ReadBestBid):
+                return self.exchange.best_bid(step.venue, step.instrument_id)
+            if isinstance(step, SendOrder):
+                (outcome,) = yield from self.place(step.purpose, (step.order,), None)
+                return outcome
+            yield Idle(step.duration.total_seconds())
+            return None
+
+        return (yield from perform_yielding(unwind(request), perform))
 
     def unwind(self, request: UnwindInput) -> Generator[Wait, None, UnwindResult]:
         """The unwind as Temporal runs it: attempts retried with the compensation backoff until
@@ -337,20 +329,7 @@ class ReplayDriver:
         self.orders = ReplayOrders(exchange, lifecycle.workflow_id, account, clock)
 
     def run(self) -> Generator[Wait, None, LifecycleResult]:
-        program = self.lifecycle.run()
-        answer: Any = None
-        failure: BaseException | None = None
-        while True:
-            try:
-                step = program.throw(failure) if failure is not None else program.send(answer)
-            except StopIteration as done:
-                result: LifecycleResult = done.value
-                return result
-            failure = None
-            try:
-                answer = yield from self._perform(step)
-            except HaltedError as error:
-                failure = error
+        return (yield from perform_yielding(self.lifecycle.run(), self._perform, HaltedError))
 
     def _perform(self, step: LifecycleStep) -> Waits:
         account, orders = self.account, self.orders

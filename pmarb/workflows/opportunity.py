@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from pmarb.domain.opportunity import Opportunity
     from pmarb.domain.orders import OrderPurpose
     from pmarb.lifecycle import timing
+    from pmarb.lifecycle.drive import perform_awaiting
     from pmarb.lifecycle.messages import (
         CancelInput,
         OrderOutcome,
@@ -123,22 +124,8 @@ class OpportunityWorkflow:
 
     @workflow.run
     async def run(self, request: OpportunityInput) -> LifecycleResult:
-        program = self._lifecycle.run()
-        answer: Any = None
-        failure: BaseException | None = None
-        while True:
-            try:
-                step = program.throw(failure) if failure is not None else program.send(answer)
-            except StopIteration as done:
-                result: LifecycleResult = done.value
-                return result
-            failure = None
-            try:
-                answer = await self._perform(step)
-            except GeneratorExit:
-                raise  # the worker evicting this run from its cache: nothing to compensate
-            except BaseException as error:
-                failure = error
+        # Every failure goes back to the program, which compensates and decides what it means.
+        return await perform_awaiting(self._lifecycle.run(), self._perform, BaseException)
 
     async def _perform(self, step: LifecycleStep) -> Any:
         request = self._request
