@@ -29,7 +29,8 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -572,6 +573,23 @@ async def _through_workflow(
     return _facts(session, outcome.status.value, outcome.strategy)
 
 
+@asynccontextmanager
+async def _replay_worker(
+    client: Client, dataset: Dataset, limits: RiskLimits
+) -> AsyncIterator[tuple[ReplayActivities, str]]:
+    """A worker for OpportunityWorkflow on its own task queue, its activities on the replay."""
+    replay = ReplayActivities(dataset, limits)
+    queue = f"backtest-{uuid.uuid4().hex[:10]}"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[OpportunityWorkflow],
+        activities=replay.all(),
+        workflow_runner=workflow_runner(),
+    ):
+        yield replay, queue
+
+
 async def run_lifecycles(
     client: Client,
     dataset: Dataset,
@@ -585,15 +603,7 @@ async def run_lifecycles(
     ``per_style``, the same for up to that many single-strategy cases of every execution style."""
     limits = result.config.limits
     compared: list[dict[str, Any]] = []
-    replay = ReplayActivities(dataset, limits)
-    queue = f"backtest-{uuid.uuid4().hex[:10]}"
-    async with Worker(
-        client,
-        task_queue=queue,
-        workflows=[OpportunityWorkflow],
-        activities=replay.all(),
-        workflow_runner=workflow_runner(),
-    ):
+    async with _replay_worker(client, dataset, limits) as (replay, queue):
         for decision in decisions:
             lifecycle = await _through_workflow(
                 client, replay, queue, decision, decision.budgets, decision.latencies, limits
@@ -614,15 +624,7 @@ async def run_lifecycles(
             agreed = 0
             for case in chosen:
                 # A fresh worker per case: the same workflow id runs again, on its own replay.
-                replay = ReplayActivities(dataset, limits)
-                queue = f"backtest-{uuid.uuid4().hex[:10]}"
-                async with Worker(
-                    client,
-                    task_queue=queue,
-                    workflows=[OpportunityWorkflow],
-                    activities=replay.all(),
-                    workflow_runner=workflow_runner(),
-                ):
+                async with _replay_worker(client, dataset, limits) as (replay, queue):
                     lifecycle = await _through_workflow(
                         client,
                         replay,
