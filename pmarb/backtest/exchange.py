@@ -141,7 +141,7 @@ class ReplayExchange:
     """Books, paper venues and the order ledger of one replay."""
 
     def __init__(
-        self, markets: Iterable[Market], clock: ReplayClock, *, max_book_age: float = 5.0
+        self, markets: Iterable[Market], clock: ReplayClock, *, max_book_age: float
     ) -> None:
         self.clock = clock
         self.markets = {(m.venue, m.market_id): m for m in markets}

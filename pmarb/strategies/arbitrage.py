@@ -14,6 +14,7 @@ from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.opportunity import Opportunity, OpportunityKind, OpportunityLeg
 from pmarb.domain.orders import TimeInForce
 from pmarb.domain.parity import Side
+from pmarb.lifecycle.timing import DEFAULT_HEDGE_WINDOW
 from pmarb.strategies.base import BidContext, affordable_size, plan_order, total_fees
 
 _ARB_KINDS = (OpportunityKind.INTRA_VENUE, OpportunityKind.CROSS_VENUE)
@@ -30,7 +31,7 @@ class AtomicArbParams:
 @dataclass(frozen=True, slots=True)
 class LegAndHedgeParams:
     min_profit: Decimal = Decimal("0.05")
-    hedge_window_seconds: float = 5.0
+    hedge_window_seconds: float = DEFAULT_HEDGE_WINDOW.total_seconds()
     # The hedge may pay up to this much more than quoted to get done inside the window.
     hedge_slippage: Decimal = Decimal("0.01")
     # Exposure while the first leg is naked is larger than for simultaneous FOKs.

@@ -15,6 +15,7 @@ from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.opportunity import Opportunity, OpportunityKind, OpportunityLeg
 from pmarb.domain.orders import TimeInForce
 from pmarb.domain.parity import Side
+from pmarb.lifecycle.timing import DEFAULT_TIME_STOP
 from pmarb.strategies.base import BidContext, affordable_size, plan_order, total_fees
 
 
@@ -43,7 +44,7 @@ class MeanReversionParams:
     # Exit when the price has come back this share of the way to fair value.
     exit_fraction: Decimal = Decimal("0.5")
     reversion_probability: Decimal = Decimal("0.6")
-    time_stop_seconds: float = 300.0
+    time_stop_seconds: float = DEFAULT_TIME_STOP.total_seconds()
     min_profit: Decimal = Decimal("0.05")
 
 
