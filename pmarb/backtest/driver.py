@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from pmarb.activities.risk import RiskCheckResult
 from pmarb.backtest.exchange import ReplayExchange
-from pmarb.domain.bid import Bid
+from pmarb.domain.bid import Bid, PlannedOrder
 from pmarb.domain.market import VenueId
 from pmarb.domain.money import ZERO
 from pmarb.domain.orders import OrderPurpose
@@ -66,7 +66,7 @@ from pmarb.lifecycle.steps import (
     UnwindStep,
     WaitForFill,
 )
-from pmarb.lifecycle.unwind import net_holding, unwind
+from pmarb.lifecycle.unwind import unwind
 from pmarb.risk.rules import Exposure, GuardState, decide
 from pmarb.store.risk import RiskCheckRequest
 from pmarb.store.trades import summarise
@@ -198,9 +198,19 @@ def cash_delta(before: OrderOutcome | None, after: OrderOutcome, side: Side) -> 
     return exact((-traded if side is Side.BUY else traded) - (after.fees - fees_before))
 
 
+@dataclass(slots=True)
+class Holding:
+    """What a lifecycle holds of one instrument."""
+
+    venue: VenueId
+    market_id: str
+    outcome: Outcome
+    size: Decimal = ZERO
+
+
 class ReplayOrders:
     """One lifecycle's order operations on the replay exchange, as the order activities perform
-    them live; each is a generator of waits."""
+    them live (each a generator of waits), and what its fills leave it holding."""
 
     def __init__(
         self,
@@ -213,14 +223,22 @@ class ReplayOrders:
         self.workflow_id = workflow_id
         self.account = account
         self.clock = clock
+        self.holdings: dict[str, Holding] = {}  # instrument id -> holding
         self._seen: dict[str, OrderOutcome] = {}
-        self._sides: dict[str, Side] = {}
+        self._orders: dict[str, PlannedOrder] = {}
 
-    def _account(self, side: Side, outcome: OrderOutcome) -> None:
+    def _account(self, order: PlannedOrder, outcome: OrderOutcome) -> None:
         before = self._seen.get(outcome.client_order_id)
         self._seen[outcome.client_order_id] = outcome
-        self._sides[outcome.client_order_id] = side
-        moved = cash_delta(before, outcome, side)
+        traded = outcome.filled - (before.filled if before is not None else ZERO)
+        if traded != ZERO:
+            holding = self.holdings.get(order.instrument_id)
+            if holding is None:
+                holding = self.holdings[order.instrument_id] = Holding(
+                    order.venue, order.market_id, order.outcome
+                )
+            holding.size += traded if order.side is Side.BUY else -traded
+        moved = cash_delta(before, outcome, order.side)
         if moved != ZERO:
             self.account.cash_moved(moved)
 
@@ -237,22 +255,23 @@ class ReplayOrders:
             raise HaltedError("trading is halted; no order sent")
         outcomes = self.exchange.place(self.workflow_id, purpose, items, expires_at)
         for item, outcome in zip(items, outcomes, strict=True):
-            self._account(item.order.side, outcome)
+            self._orders.setdefault(item.client_order_id, item.order)
+            self._account(item.order, outcome)
         return outcomes
 
     def look_up(self, client_order_id: str) -> OrderOutcome | None:
         """The order's state now, its new fills accounted for."""
         outcome = self.exchange.outcome(client_order_id)
-        if outcome is not None:
-            self._account(self._sides.get(client_order_id, Side.BUY), outcome)
+        if outcome is not None and client_order_id in self._orders:
+            self._account(self._orders[client_order_id], outcome)
         return outcome
 
     def cancel(self, client_order_id: str) -> Generator[Wait, None, OrderOutcome | None]:
         yield Latency(self.account.latency())
         self.look_up(client_order_id)
         outcome = self.exchange.cancel(client_order_id)
-        if outcome is not None:
-            self._account(self._sides.get(client_order_id, Side.BUY), outcome)
+        if outcome is not None and client_order_id in self._orders:
+            self._account(self._orders[client_order_id], outcome)
         return outcome
 
     def wait_for_fill(self, request: WaitForFillInput) -> Generator[Wait, None, OrderOutcome]:
@@ -298,16 +317,11 @@ class ReplayOrders:
 
     def held_payout(self, venue: VenueId, market_id: str, yes_payout: Decimal) -> Decimal:
         """What the lifecycle's holdings in the market are paid at its resolution."""
-        ledger = self.exchange.ledger(self.workflow_id)
         paid = ZERO
-        for instrument in dict.fromkeys(
-            o.instrument_id for o in ledger if o.venue == venue.value and o.market_id == market_id
-        ):
-            held = net_holding(ledger, instrument)
-            if held == ZERO:
-                continue
-            outcome = next(o.outcome for o in ledger if o.instrument_id == instrument)
-            paid += held * (yes_payout if outcome is Outcome.YES else 1 - yes_payout)
+        for holding in self.holdings.values():
+            if holding.venue is venue and holding.market_id == market_id:
+                per_unit = yes_payout if holding.outcome is Outcome.YES else 1 - yes_payout
+                paid += holding.size * per_unit
         return exact(paid)
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from pmarb.activities.risk import RiskCheckResult, build_request
 from pmarb.backtest.driver import (
+    Holding,
     Idle,
     Latency,
     ReplayDriver,
@@ -62,7 +63,6 @@ from pmarb.domain.risk import RiskLimits
 from pmarb.lifecycle.messages import TradeOutcome
 from pmarb.lifecycle.program import LifecycleResult, OpportunityLifecycle
 from pmarb.lifecycle.steps import CloseTrade
-from pmarb.lifecycle.unwind import net_holding
 from pmarb.oracles.fair_value.live import LiveFairValues
 from pmarb.recording.replay import oracle_tick
 from pmarb.risk.rules import Exposure, GuardState, LegExposure, RiskReason
@@ -174,6 +174,7 @@ class Decision:
     latencies: list[float] = field(default_factory=list)  # each order's latency, in order
     cash_flow: Decimal = ZERO
     opened_at: datetime | None = None  # its first fill
+    holdings: dict[str, Holding] = field(default_factory=dict)  # instrument id -> what it holds
     marks: list[Mark] = field(default_factory=list)
 
     @property
@@ -460,6 +461,7 @@ class Backtest:
             market_cap=self.config.limits.per_market_limit,
         )
         driver = ReplayDriver(lifecycle, self.exchange, _Books(self, decision), self.clock.now)
+        decision.holdings = driver.orders.holdings
         self._advance(decision, driver.run())
 
     def _advance(self, decision: Decision, step: Step) -> None:
@@ -581,42 +583,50 @@ class Backtest:
         """What an open lifecycle holds, each position at its mark: the resolution's payout once
         the market has resolved, else the book's mid (or the one side it shows, as the live
         valuation marks), else its cost."""
-        orders = self.exchange.ledger(decision.workflow_id)
         marks = []
-        for instrument in dict.fromkeys(o.instrument_id for o in orders):
-            held = net_holding(orders, instrument)
-            if held == ZERO:
+        for instrument, holding in decision.holdings.items():
+            if holding.size == ZERO:
                 continue
-            sample = next(o for o in orders if o.instrument_id == instrument)
-            venue = VenueId(sample.venue)
-            payout = self.exchange.yes_payout(venue, sample.market_id)
-            price: Decimal | None
-            if payout is not None:
-                price = payout if sample.outcome is Outcome.YES else 1 - payout
-                basis = "payout"
-            else:
-                price, basis = self.exchange.mark(venue, instrument)
-            if price is None:
-                price = next(
-                    (
-                        o.average_price
-                        for o in orders
-                        if o.instrument_id == instrument
-                        and o.side is Side.BUY
-                        and o.average_price is not None
-                    ),
-                    ZERO,
+            price, basis = self._mark(decision, instrument, holding)
+            marks.append(
+                Mark(
+                    holding.venue.value,
+                    holding.market_id,
+                    instrument,
+                    holding.size,
+                    price,
+                    basis,
                 )
-                basis = "cost"
-            marks.append(Mark(sample.venue, sample.market_id, instrument, held, price, basis))
+            )
         return marks
+
+    def _mark(self, decision: Decision, instrument: str, holding: Holding) -> tuple[Decimal, str]:
+        payout = self.exchange.yes_payout(holding.venue, holding.market_id)
+        if payout is not None:
+            return (payout if holding.outcome is Outcome.YES else 1 - payout), "payout"
+        price, basis = self.exchange.mark(holding.venue, instrument)
+        if price is not None:
+            return price, basis
+        cost = next(
+            (
+                o.average_price
+                for o in self.exchange.ledger(decision.workflow_id)
+                if o.instrument_id == instrument
+                and o.side is Side.BUY
+                and o.average_price is not None
+            ),
+            ZERO,
+        )
+        return cost, "cost"
 
     def portfolio_value(self) -> Decimal:
         """Cash plus every open lifecycle's positions at their marks."""
         value = self.cash
         for decision in self._open.values():
-            for mark in self.marks(decision):
-                value += mark.value
+            for instrument, holding in decision.holdings.items():
+                if holding.size != ZERO:
+                    price, _ = self._mark(decision, instrument, holding)
+                    value += holding.size * price
         return value
 
     def _value(self, *, final: bool = False) -> None:
