@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pmarb.backtest.events import NANOS, BookUpdate, Resolution, to_datetime
 from pmarb.domain.bid import PlannedOrder
-from pmarb.domain.book import BookSnapshot
+from pmarb.domain.book import BookSnapshot, crosses
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.orders import (
@@ -31,8 +31,9 @@ from pmarb.domain.orders import (
     OrderStatus,
     TimeInForce,
 )
-from pmarb.domain.parity import Outcome
+from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.positions import Position
+from pmarb.domain.timing import order_delay
 from pmarb.feeds.health import FeedHealth
 from pmarb.lifecycle.messages import OrderOutcome, OrderToSend, outcome_of
 from pmarb.recording.replay import load_snapshot, replay_store
@@ -189,6 +190,19 @@ class ReplayExchange:
 
     # -- orders ----------------------------------------------------------------------------
 
+    def order_delay(self, order: PlannedOrder) -> float:
+        """Seconds the venue holds ``order`` before matching it (:mod:`pmarb.domain.timing`):
+        its market's taker delay when the order would take liquidity from the book as the
+        replay has it now, else 0. The lifecycle adds this to the order's latency, so the paper
+        venue fills it against the book as of arrival plus the delay."""
+        market = self.markets.get((order.venue, order.market_id))
+        if market is None:
+            return 0.0  # the paper venue refuses an unknown market anyway
+        bid, ask = self.stores[order.venue].best_bid_ask(order.instrument_id)
+        best = ask if order.side is Side.BUY else bid
+        marketable = best is not None and crosses(order.side, order.limit_price, best)
+        return order_delay(market, order, marketable=marketable)
+
     def place(
         self,
         workflow_id: str,
@@ -277,10 +291,6 @@ class ReplayExchange:
         """The best bid of the instrument's book now (None: no book or no bid)."""
         bid, _ = self.stores[venue].best_bid_ask(instrument_id)
         return bid
-
-    def order_delay(self, order: PlannedOrder) -> float:
-        """Seconds the venue holds this order before matching it (beyond its trip there)."""
-        return 0.0
 
     def mark(self, venue: VenueId, instrument_id: str) -> tuple[Decimal | None, str]:
         """Mid price (or the one side there is), as the live valuation marks positions, and

@@ -15,6 +15,11 @@ from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.parity import Side
 
 
+def crosses(side: Side, limit: Decimal, price: Decimal) -> bool:
+    """Whether a level at ``price`` is within the limit of an order on ``side``."""
+    return price <= limit if side is Side.BUY else price >= limit
+
+
 @dataclass(frozen=True, slots=True)
 class Level:
     price: Decimal

@@ -78,8 +78,14 @@ class Market:
     # A neg-risk event with an implicit "Other" outcome: its named YES prices may sum below 1
     # without any arbitrage, so bundle detection must skip it.
     neg_risk_augmented: bool = False
+    # Seconds the venue holds an order that is marketable on arrival before matching it (see
+    # :mod:`pmarb.domain.timing`); 0 where the venue documents no such delay. Older recordings
+    # lack the field and decode with this default.
+    taker_delay_seconds: float = 0.0
 
     def __post_init__(self) -> None:
+        if not self.taker_delay_seconds >= 0:  # also refuses NaN
+            raise ValueError(f"taker delay must be >= 0 seconds, got {self.taker_delay_seconds}")
         if not self.rules_fingerprint:
             object.__setattr__(self, "rules_fingerprint", rules_hash(self.rules))
 

@@ -30,6 +30,7 @@ from pmarb.domain.market import VenueId
 from pmarb.domain.money import ONE, ZERO, ceil_to
 from pmarb.domain.orders import OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side, to_yes_leg
+from pmarb.domain.timing import DELAYED_CANCEL_REFUSED
 from pmarb.sim.book import Book, RestingOrder
 from pmarb.sim.units import (
     ONE_PRICE,
@@ -77,6 +78,9 @@ class SimMarket:
     close_time_ms: int = 0
     open_time_ms: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    # How long the venue holds an API order that is marketable on arrival before matching it
+    # (pmarb.domain.timing): Polymarket's up/down and sports markets.
+    taker_delay_ms: int = 0
     last_trade_price: int | None = None
     volume: int = 0
     # "open"; "closed" once trading has stopped and the outcome is pending; "settled" once it
@@ -122,6 +126,9 @@ class Ticket:
     self_trade: str = SelfTrade.CANCEL_TAKER
     # Market orders (Polymarket FOK/FAK) may carry a limit that is off the tick grid.
     allow_off_tick: bool = False
+    # Sent through the venue's API (the taker delay is announced for API orders), not by the
+    # scenario's own flow.
+    api: bool = False
 
 
 @dataclass
@@ -170,10 +177,26 @@ class SimOrder:
     resting: RestingOrder | None = None
     raw_fee: Decimal = ZERO
     extra: dict[str, Any] = field(default_factory=dict)
+    self_trade: str = SelfTrade.CANCEL_TAKER
+    # Set while the venue's taker delay holds the order: it matches at this time, not before.
+    held_until_ms: int | None = None
 
     @property
     def remaining(self) -> int:
         return self.size - self.filled
+
+    @property
+    def is_held(self) -> bool:
+        return self.held_until_ms is not None
+
+    @property
+    def finished(self) -> bool:
+        return not (self.is_open or self.is_held)
+
+    @property
+    def committed_size(self) -> int:
+        """What the order ties up: all of it while held, its resting part otherwise."""
+        return self.remaining if self.is_held else self.resting_size
 
     @property
     def resting_size(self) -> int:
@@ -291,6 +314,7 @@ class Exchange:
         self._pending: dict[str, MarketUpdate] = {}
         self._batch_depth = 0
         self._expiring: dict[str, SimOrder] = {}  # open orders with a deadline (GTD)
+        self._held: dict[str, SimOrder] = {}  # orders inside a venue's taker delay
         self._open: dict[tuple[VenueId, str], dict[str, SimOrder]] = {}  # by account
 
     # ----------------------------------------------------------------- registry
@@ -434,24 +458,45 @@ class Exchange:
             created_ms=now,
             expires_at_ms=ticket.expires_at_ms,
             updated_ms=now,
+            self_trade=ticket.self_trade,
         )
         self.orders[order.order_id] = order
         update = self._update(market)
         update.orders.append(order)
+        if (
+            ticket.api
+            and market.taker_delay_ms > 0
+            and not ticket.post_only
+            and book.would_cross(leg.side, yes_price)
+        ):
+            # The venue holds it, pending and uncancellable, its funds committed (see
+            # _check_funds); :meth:`release_held` matches it once the delay has passed.
+            order.held_until_ms = now + market.taker_delay_ms
+            self._held[order.order_id] = order
+            self._open.setdefault((order.venue, order.account), {})[order.order_id] = order
+            self._collect(market)
+            return order
+        self._execute(market, order, now)
+        return order
 
-        if ticket.time_in_force is TimeInForce.FOK:
-            available = book.crossing_size(leg.side, yes_price, exclude_account=ticket.account)
-            if available < size:
+    def _execute(self, market: SimMarket, order: SimOrder, now: int) -> None:
+        """Match an accepted order against the book and rest (GTC/GTD) or kill the rest."""
+        book = self.books[market.key]
+        if order.time_in_force is TimeInForce.FOK:
+            available = book.crossing_size(
+                order.yes_side, order.yes_price, exclude_account=order.account
+            )
+            if available < order.size:
                 order.status = OrderStatus.CANCELLED
                 order.reason = "fok_not_filled"
                 self._collect(market)
-                return order
+                return
 
-        self._match(market, book, order, ticket.self_trade, now)
+        self._match(market, book, order, order.self_trade, now)
         if order.remaining > 0 and order.status is OrderStatus.PENDING:
-            if ticket.time_in_force in (TimeInForce.GTC, TimeInForce.GTD):
+            if order.time_in_force in (TimeInForce.GTC, TimeInForce.GTD):
                 order.resting = book.add(
-                    order.order_id, order.account, leg.side, yes_price, order.remaining
+                    order.order_id, order.account, order.yes_side, order.yes_price, order.remaining
                 )
                 order.status = OrderStatus.PARTIALLY_FILLED if order.filled else OrderStatus.OPEN
                 if order.expires_at_ms is not None:
@@ -463,7 +508,24 @@ class Exchange:
         elif order.status is OrderStatus.PENDING:
             order.status = OrderStatus.FILLED
         self._collect(market)
-        return order
+
+    def release_held(self) -> None:
+        """Match every held order whose taker delay has passed, against the book as it is now."""
+        now = self.clock_ms()
+        due = [o for o in self._held.values() if (o.held_until_ms or 0) <= now]
+        if not due:
+            return
+        with self.batch():
+            for order in sorted(due, key=lambda o: (o.held_until_ms or 0, o.created_ms)):
+                del self._held[order.order_id]
+                order.held_until_ms = None
+                order.updated_ms = now
+                market = self.markets[order.market_key]
+                if not market.is_open:
+                    self._cancel(order, "market_closed", now)
+                    self._collect(market)
+                else:
+                    self._execute(market, order, now)
 
     def _match(
         self, market: SimMarket, book: Book, order: SimOrder, self_trade: str, now: int
@@ -614,7 +676,7 @@ class Exchange:
                 token = market.instrument(ticket.outcome)
                 committed = sum(
                     (
-                        size_decimal(o.resting_size)
+                        size_decimal(o.committed_size)
                         for o in self._open_orders(account)
                         if o.side is Side.SELL
                         and o.market_key == market.key
@@ -641,7 +703,7 @@ class Exchange:
     def _open_orders(self, account: Account) -> Iterator[SimOrder]:
         orders = self._open.get((account.venue, account.account_id), {})
         for order_id, order in list(orders.items()):
-            if order.is_open:
+            if order.is_open or order.is_held:
                 yield order
             else:
                 del orders[order_id]
@@ -650,7 +712,7 @@ class Exchange:
     def _reserved(order: SimOrder) -> Decimal:
         if order.venue is VenueId.POLYMARKET and order.side is Side.SELL:
             return ZERO
-        return order.price * size_decimal(order.resting_size)
+        return order.price * size_decimal(order.committed_size)
 
     # ----------------------------------------------------------------- cancels
 
@@ -658,6 +720,8 @@ class Exchange:
         order = self.orders.get(order_id)
         if order is None:
             raise OrderError("not_found", f"order {order_id} not found")
+        if order.is_held:
+            raise OrderError("delayed", DELAYED_CANCEL_REFUSED)
         if not order.is_open:
             raise OrderError("not_open", f"order {order_id} is {order.status.value}")
         self._cancel(order, reason, self.clock_ms())
@@ -720,9 +784,9 @@ class Exchange:
         run in simulated time that nobody queries (a synthetic recording). A simulator serving
         clients must not call it: they may look those orders up."""
         for orders in self._open.values():
-            for order_id in [oid for oid, order in orders.items() if not order.is_open]:
+            for order_id in [oid for oid, order in orders.items() if order.finished]:
                 del orders[order_id]
-        finished = [oid for oid, order in self.orders.items() if not order.is_open]
+        finished = [oid for oid, order in self.orders.items() if order.finished]
         for order_id in finished:
             del self.orders[order_id]
         self.fills.clear()

@@ -29,6 +29,7 @@ from pmarb.domain.market import VenueId
 from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.orders import OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side
+from pmarb.domain.timing import DELAYED_CANCEL_REFUSED
 from pmarb.sim.eip712 import EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, OrderHashError, order_hash
 from pmarb.sim.exchange import (
     ARRIVAL,
@@ -66,6 +67,7 @@ _ERRORS = {
     "post_only_cross": "INVALID_POST_ONLY_ORDER",
     "invalid_post_only": "INVALID_POST_ONLY_ORDER_TYPE",
 }
+_KILLED = frozenset({"fok_not_filled", "unfilled_remainder_cancelled"})
 FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
 FAK_KILLED = (
     "no orders found to match with FAK order. FAK orders are partially filled or killed if no "
@@ -797,6 +799,21 @@ class PolymarketVenue:
             owner=account,
         )
         self._received(account, order_id, market.market_id, "accepted", None)
+        if placed.is_held:
+            placed.extra["delayed"] = True
+            # Accepted but not matched yet: no amounts, trades or hashes until the delay passes.
+            return JSON(
+                {
+                    "success": True,
+                    "errorMsg": "",
+                    "orderID": order_id,
+                    "status": "delayed",
+                    "makingAmount": "",
+                    "takingAmount": "",
+                    "transactionsHashes": [],
+                    "tradeIDs": [],
+                }
+            )
         if placed.status is OrderStatus.CANCELLED and not placed.filled:
             killed = FOK_KILLED if ticket.time_in_force is TimeInForce.FOK else FAK_KILLED
             if placed.reason == "self_trade":
@@ -870,6 +887,7 @@ class PolymarketVenue:
             post_only=post_only,
             expires_at_ms=expires_at_ms,
             allow_off_tick=market_order,
+            api=True,
         )
 
     def _received(
@@ -895,10 +913,14 @@ class PolymarketVenue:
 
     def open_order(self, order: SimOrder) -> dict[str, Any]:
         market = self.exchange.markets[order.market_key]
-        if order.is_open:
+        if order.is_held:
+            status = "DELAYED"
+        elif order.is_open:
             status = "LIVE"
         elif order.status is OrderStatus.FILLED:
             status = "MATCHED"
+        elif order.extra.get("delayed") and not order.filled and order.reason in _KILLED:
+            status = "UNMATCHED"  # the venue's word for a delayed order that found no match
         else:
             status = order.extra.get("status_text", "CANCELED")
         return {
@@ -938,7 +960,7 @@ class PolymarketVenue:
         if isinstance(account, JSON):
             return account
         params = request.query_params
-        orders = [o for o in self._own_orders(account) if o.is_open]
+        orders = [o for o in self._own_orders(account) if not o.finished]
         if "id" in params:
             orders = [o for o in orders if o.order_id == params["id"]]
         result = [self.open_order(o) for o in orders]
@@ -1055,6 +1077,8 @@ class PolymarketVenue:
             order = self.exchange.orders.get(order_id)
             if order is None or order.account != account:
                 not_canceled[order_id] = "order not found"
+            elif order.is_held:
+                not_canceled[order_id] = DELAYED_CANCEL_REFUSED
             elif not order.is_open:
                 not_canceled[order_id] = "order can't be found - already canceled or matched"
             else:

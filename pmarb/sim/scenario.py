@@ -37,6 +37,7 @@ from pmarb.domain.market import VenueId
 from pmarb.domain.money import CENT
 from pmarb.domain.orders import TimeInForce
 from pmarb.domain.parity import Outcome, Side
+from pmarb.domain.timing import POLYMARKET_UP_DOWN_TAKER_DELAY
 from pmarb.sim.exchange import Exchange, OrderError, SimMarket, SimOrder, Ticket
 from pmarb.sim.units import ONE_PRICE, PRICE_SCALE, SIZE_SCALE, price_decimal
 
@@ -596,6 +597,7 @@ class Scenario:
                 },
             },
             open_ms=open_ms,
+            taker_delay=POLYMARKET_UP_DOWN_TAKER_DELAY,  # held as on every up/down market
         )
 
     def _btc_above_kalshi(self, suffix: str, strike: int, close_ms: int, open_ms: int) -> None:
@@ -654,6 +656,7 @@ class Scenario:
         pair: str | None = None,
         extra: dict[str, Any] | None = None,
         open_ms: int | None = None,
+        taker_delay: float = 0.0,
     ) -> None:
         event_slug, event_title, neg_risk = event
         key = f"polymarket:{slug}"
@@ -674,6 +677,7 @@ class Scenario:
             pair_key=pair,
             close_time_ms=close_ms,
             open_time_ms=self.settings.start_ms if open_ms is None else open_ms,
+            taker_delay_ms=round(taker_delay * 1000),
             meta={
                 "slug": slug,
                 "id": str(
@@ -884,6 +888,7 @@ class Scenario:
                 )
         self.requote_all()
         self._noise_trades()
+        self.exchange.release_held()
         self.exchange.expire()
         if self.settings.resolve_markets:
             self._close_due()

@@ -16,10 +16,10 @@ from pmarb.domain.orders import (
     TimeInForce,
 )
 from pmarb.domain.parity import Outcome, Side
+from pmarb.lifecycle.unwind import net_holding
 from pmarb.store.orders import (
     apply_order_state,
     halt_and_record_intents,
-    net_holding,
     settle_positions,
     workflow_orders,
 )

@@ -3,6 +3,9 @@
 It is never more optimistic than the live venue:
 
 - Latency: an order waits ``latency`` seconds, then sees the book as it is at that moment.
+- Venue timing (:mod:`pmarb.domain.timing`): an order marketable on arrival on a market with a
+  taker delay (Polymarket's up/down and sports markets) then waits that delay too, pending, its
+  cash reserved and any cancel refused, and matches against the book as it is after the delay.
 - It refuses (:class:`~pmarb.venues.base.StaleBookError`) while the instrument's book is not
   usable (stale feed, invalidated, suspect): no price can be trusted then.
 - It takes visible depth only, within the limit price, level by level (each level is one fill,
@@ -29,16 +32,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from pmarb.domain.book import BookSnapshot, Level
+from pmarb.domain.book import BookSnapshot, Level, crosses
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.orders import Fill, OrderRequest, OrderState, OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.positions import Position
+from pmarb.domain.timing import DELAYED_CANCEL_REFUSED, order_delay
 from pmarb.venues.base import MarketResolution, OrderRejectedError, StaleBookError, Venue
 from pmarb.venues.store import BookStore
 
 ENGINE_RESTARTED = "the paper engine restarted while the order was working"
+ENGINE_STOPPED_DURING_DELAY = "the paper engine stopped while the venue held the order"
+DELAYED = "delayed"
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class _PaperOrder:
     reserved: Decimal = ZERO
     reason: str | None = None
     fills: list[Fill] = field(default_factory=list)
+    held: bool = False  # inside the venue's taker delay: pending, funds reserved, no cancel
 
     def state(self) -> OrderState:
         return OrderState(
@@ -165,26 +172,28 @@ class PaperVenue:
         if market is None:
             raise OrderRejectedError(self.venue_id, "unknown_market", f"{order.market_id} unknown")
         await self._sleep(self.config.latency)
-        reason = self.store.unusable_reason(order.instrument_id, self.config.max_book_age)
-        if reason is not None:
-            raise StaleBookError(self.venue_id, "stale_book", f"{order.instrument_id}: {reason}")
-        book = self.store.snapshot(order.instrument_id, depth=None)
         side = "asks" if order.side is Side.BUY else "bids"
-        levels = self._available(order.instrument_id, side, book.levels_for(order.side))
-        marketable = [level for level in levels if self._crosses(order, level.price)]
+        marketable = self._marketable(order, side)
         if order.post_only and marketable:
             raise OrderRejectedError(
                 self.venue_id, "post_only_cross", "post-only order would cross"
             )
-        available = sum((level.size for level in marketable), ZERO)
         self._check_funds(order, market)
         paper = _PaperOrder(order)
+        self._orders[order.client_order_id] = paper
+        delay = order_delay(market, order, marketable=bool(marketable))
+        if delay > 0:
+            await self._hold(paper, market, delay)
+            try:  # it matches against the book as it is once the venue lets it go
+                marketable = self._marketable(order, side)
+            except StaleBookError as e:
+                paper.status, paper.reason = OrderStatus.REJECTED, str(e)
+                raise
+        available = sum((level.size for level in marketable), ZERO)
         if order.time_in_force is TimeInForce.FOK and available < order.size:
             paper.status = OrderStatus.CANCELLED
             paper.reason = f"FOK killed: {available} visible within the limit, {order.size} wanted"
-            self._orders[order.client_order_id] = paper
             return paper.state()
-        self._orders[order.client_order_id] = paper
         self._take(paper, market, side, marketable, taker=True)
         remaining = order.size - paper.filled
         if remaining <= ZERO:
@@ -199,8 +208,37 @@ class PaperVenue:
                 self._cash -= paper.reserved
         return paper.state()
 
-    def _crosses(self, order: OrderRequest, price: Decimal) -> bool:
-        return price <= order.price if order.side is Side.BUY else price >= order.price
+    def _marketable(self, order: OrderRequest, side: str) -> list[Level]:
+        """The levels ``order`` could take now, or StaleBookError while no price can be
+        trusted."""
+        reason = self.store.unusable_reason(order.instrument_id, self.config.max_book_age)
+        if reason is not None:
+            raise StaleBookError(self.venue_id, "stale_book", f"{order.instrument_id}: {reason}")
+        book = self.store.snapshot(order.instrument_id, depth=None)
+        levels = self._available(order.instrument_id, side, book.levels_for(order.side))
+        return [level for level in levels if crosses(order.side, order.price, level.price)]
+
+    async def _hold(self, paper: _PaperOrder, market: Market, delay: float) -> None:
+        """The venue's taker delay (:mod:`pmarb.domain.timing`): the order waits pending, the
+        cash a buy needs reserved (a sell's shares are counted in :meth:`_check_funds`), and a
+        cancel meanwhile is refused."""
+        request = paper.request
+        paper.held, paper.reason = True, DELAYED
+        if request.side is Side.BUY:
+            paper.reserved = self._worst_cost(market, request.price, request.size)
+            self._cash -= paper.reserved
+        try:
+            await self._sleep(delay)
+        except asyncio.CancelledError:
+            # The venue would match it regardless; paper cannot, so it ends here, visibly.
+            paper.status, paper.reason = OrderStatus.CANCELLED, ENGINE_STOPPED_DURING_DELAY
+            raise
+        finally:
+            paper.held = False
+            self._cash += paper.reserved
+            paper.reserved = ZERO
+            if paper.reason == DELAYED:
+                paper.reason = None
 
     def _worst_cost(self, market: Market, price: Decimal, size: Decimal) -> Decimal:
         return price * size + market.fees.fee(price, size)
@@ -214,6 +252,17 @@ class PaperVenue:
                 )
         else:
             held = self._holdings.get((order.market_id, order.outcome), _Holding()).size
+            held -= sum(  # shares a delayed sell has claimed are not free to sell again
+                (
+                    other.request.size
+                    for other in self._orders.values()
+                    if other.held
+                    and other.request.side is Side.SELL
+                    and (other.request.market_id, other.request.outcome)
+                    == (order.market_id, order.outcome)
+                ),
+                ZERO,
+            )
             if held < order.size:
                 raise OrderRejectedError(
                     self.venue_id, "insufficient_position", f"holds {held}, sells {order.size}"
@@ -362,6 +411,8 @@ class PaperVenue:
             return OrderState(
                 client_order_id, None, OrderStatus.CANCELLED, ZERO, reason="unknown order"
             )
+        if paper.held:
+            return replace(paper.state(), reason=DELAYED_CANCEL_REFUSED)
         if not paper.status.terminal:
             paper.status = OrderStatus.CANCELLED
             paper.reason = "cancelled"

@@ -5,8 +5,10 @@ Live and simulated exchanges differ only in ``PolymarketConfig`` (base URLs, cre
 - Discovery walks Gamma's keyset endpoint (``/markets/keyset``, ``cursor``/``next_cursor``) and
   falls back to ``limit``/``offset`` on ``/markets`` where keyset is not served.
 - Orders: see :mod:`pmarb.venues.polymarket.orders` for why a retried placement can never
-  create a second order. HTTP 425 (engine restart) and 429/5xx back off and retry, then raise
-  :class:`~pmarb.venues.base.RetryableVenueError`.
+  create a second order. An order the venue answers ``delayed`` (a taker delay,
+  :mod:`pmarb.domain.timing`) is looked up again once the delay has passed, so an immediate
+  order comes back matched or killed rather than pending. HTTP 425 (engine restart) and
+  429/5xx back off and retry, then raise :class:`~pmarb.venues.base.RetryableVenueError`.
 - Fills are final only at ``CONFIRMED`` (``MATCHED`` can still fail): :meth:`fills` returns
   confirmed trades only; an order's ``filled_size`` is what the venue has matched so far.
 - The market feed is sharded (at most 200 assets per connection). A reconnect invalidates the
@@ -63,6 +65,7 @@ MAX_ASSETS_PER_CONNECTION = 200
 _END_CURSORS = frozenset({"", "LTE="})
 
 
+_DELAYED = "DELAYED"
 _FINAL_PRICES = frozenset({Decimal(0), Decimal(1), Decimal("0.5")})
 
 
@@ -82,6 +85,10 @@ class PolymarketConfig:
     http_attempts: int = 5
     http_timeout: float = 10.0
     max_markets: int | None = None
+    # A ``delayed`` order (pmarb.domain.timing) is looked up again after its market's delay,
+    # every ``delayed_poll`` seconds for up to ``delayed_grace`` more, before it is left working.
+    delayed_grace: float = 3.0
+    delayed_poll: float = 0.1
 
 
 def _book_from_rest(payload: RestBook) -> OrderBook:
@@ -98,8 +105,8 @@ def _order_status(status: str, matched: Decimal, size: Decimal) -> OrderStatus:
         return OrderStatus.CANCELLED
     if upper == "MATCHED" or (size > ZERO and matched >= size):
         return OrderStatus.FILLED
-    if upper == "DELAYED":
-        return OrderStatus.PENDING
+    if upper == _DELAYED:
+        return OrderStatus.PENDING  # held by the venue's taker delay, not matched yet
     if upper == "LIVE":
         return OrderStatus.PARTIALLY_FILLED if matched > ZERO else OrderStatus.OPEN
     return OrderStatus.PENDING
@@ -385,7 +392,10 @@ class PolymarketVenue:
             raise OrderRejectedError(VenueId.POLYMARKET, "rejected", message)
         status = str(payload.get("status", "live"))
         order_id = str(payload.get("orderID") or built.order_hash)
-        current = await self._order_by_hash(order_id)
+        if status.upper() == _DELAYED:
+            current = await self._after_delay(order_id, market)
+        else:
+            current = await self._order_by_hash(order_id)
         if current is not None:
             return self._state(order.client_order_id, current, order)
         filled = ZERO
@@ -402,6 +412,21 @@ class PolymarketVenue:
             filled_size=filled,
             average_price=order.price if filled > ZERO else None,
         )
+
+    async def _after_delay(self, order_hash: str, market: Market) -> dict[str, Any] | None:
+        """The venue holds a marketable order on some markets before matching it (up/down,
+        sports; :mod:`pmarb.domain.timing`) and answers ``delayed``: wait out the market's delay,
+        then look the order up until it has matched or been killed. If it is still delayed
+        after the grace period it is returned as it is (working), for the caller to look up
+        later."""
+        deadline = time.monotonic() + market.taker_delay_seconds + self.config.delayed_grace
+        await asyncio.sleep(market.taker_delay_seconds)
+        while True:
+            current = await self._order_by_hash(order_hash)
+            still_delayed = current is None or str(current.get("status", "")).upper() == _DELAYED
+            if not still_delayed or time.monotonic() >= deadline:
+                return current
+            await asyncio.sleep(self.config.delayed_poll)
 
     def recall(self, order: OrderRequest) -> None:
         """Learn an order sent earlier, maybe by a process since restarted: with the request as

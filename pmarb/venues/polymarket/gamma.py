@@ -3,7 +3,9 @@
 Traps handled here (research/venues.md A.1, A.0): ``clobTokenIds``/``outcomes``/
 ``outcomePrices`` are JSON strings holding arrays; the outcome ids come from ``clobTokenIds``
 for ``version`` v1 (or no version) and from ``positionIds`` for v2, whatever else is present;
-rules live in ``description``; ``endDate`` is the scheduled end, not the resolution time.
+rules live in ``description``; ``endDate`` is the scheduled end, not the resolution time;
+the venue's taker delay comes from ``secondsDelay`` and the up/down shape
+(:func:`taker_delay_seconds`).
 Only binary markets that trade on the CLOB (``enableOrderBook``) become Markets.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 import msgspec
 
 from pmarb.domain.market import Market, MarketStatus, VenueId
+from pmarb.domain.timing import POLYMARKET_UP_DOWN_TAKER_DELAY
 from pmarb.venues.polymarket.fees import GammaFeeSchedule, fee_schedule
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,8 @@ class GammaMarket(msgspec.Struct, rename="camel"):
     group_item_title: str | None = None
     events: list[GammaEventRef] | None = None
     category: str | None = None
+    seconds_delay: int | None = None
+    crypto_market_config: dict[str, Any] | None = None
 
 
 class GammaEvent(msgspec.Struct, rename="camel"):
@@ -101,6 +106,20 @@ def _time(value: str | None) -> datetime | None:
         return None
 
 
+def taker_delay_seconds(payload: GammaMarket, outcome_names: list[str]) -> float:
+    """How long Polymarket holds a marketable order on this market (:mod:`pmarb.domain.timing`):
+    Gamma's ``secondsDelay`` (sports), and at least the 250 ms taker delay on up/down markets.
+
+    Gamma does not publish the CLOB's ``itode`` flag, so up/down markets are recognised by their
+    ``cryptoMarketConfig`` (recorded on 5-minute crypto rounds, 2026-08) or their Up/Down
+    outcomes (a 15-minute round recorded in 2026-02 has no ``cryptoMarketConfig``)."""
+    delay = float(payload.seconds_delay or 0)
+    up_down = [name.strip().lower() for name in outcome_names] == ["up", "down"]
+    if up_down or payload.crypto_market_config is not None:
+        delay = max(delay, POLYMARKET_UP_DOWN_TAKER_DELAY)
+    return delay
+
+
 def to_market(payload: GammaMarket) -> Market | None:
     """A binary CLOB market, or None for anything pmarb cannot trade (logged at debug)."""
     ids = outcome_ids(payload)
@@ -136,6 +155,7 @@ def to_market(payload: GammaMarket) -> Market | None:
         neg_risk=payload.neg_risk,
         fees=fee_schedule(payload.fee_schedule, payload.fees_enabled),
         neg_risk_augmented=bool(event is not None and event.negRiskAugmented),
+        taker_delay_seconds=taker_delay_seconds(payload, names),
     )
 
 
