@@ -47,6 +47,7 @@ from pmarb.backtest.events import (
     BookUpdate,
     Dataset,
     Event,
+    FeedHeartbeat,
     OracleUpdate,
     Resolution,
     to_datetime,
@@ -343,6 +344,8 @@ class Backtest:
     def _apply(self, event: Event) -> None:
         if isinstance(event, BookUpdate):
             self.exchange.apply(event)
+        elif isinstance(event, FeedHeartbeat):
+            self.exchange.heartbeat(event)
         elif isinstance(event, OracleUpdate):
             tick = _tick(event)
             if tick is not None:

@@ -17,6 +17,7 @@ from pmarb.domain.market import Market, VenueId
 from pmarb.recording.schema import (
     NANOS,
     BookUpdate,
+    FeedHeartbeat,
     OracleUpdate,
     RecordedEvent,
     Resolution,
@@ -31,6 +32,7 @@ __all__ = [
     "BookUpdate",
     "Dataset",
     "Event",
+    "FeedHeartbeat",
     "OracleUpdate",
     "Resolution",
     "TradePrint",
@@ -110,12 +112,12 @@ def in_memory(
     )
 
 
-_RANK = {BookUpdate: 0, TradePrint: 1, OracleUpdate: 2, Resolution: 3}
+_RANK = {BookUpdate: 0, TradePrint: 1, OracleUpdate: 2, Resolution: 3, FeedHeartbeat: 4}
 
 
 def order_key(event: Event) -> tuple[int, int]:
     """Time, then table: rows stamped with the same nanosecond replay books first, then trades,
-    oracle ticks and resolutions, however they were read."""
+    oracle ticks, resolutions and feed heartbeats, however they were read."""
     return event.ts_ns, _RANK[type(event)]
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from pmarb.backtest.events import NANOS, BookUpdate, Resolution, to_datetime
+from pmarb.backtest.events import NANOS, BookUpdate, FeedHeartbeat, Resolution, to_datetime
 from pmarb.domain.bid import PlannedOrder
 from pmarb.domain.book import BookSnapshot, crosses
 from pmarb.domain.market import Market, VenueId
@@ -36,7 +36,7 @@ from pmarb.domain.positions import Position
 from pmarb.domain.timing import order_delay
 from pmarb.feeds.health import FeedHealth
 from pmarb.lifecycle.messages import OrderOutcome, OrderToSend, outcome_of
-from pmarb.recording.replay import load_snapshot, replay_store
+from pmarb.recording.replay import feed_alive, load_snapshot, replay_store
 from pmarb.store.orders import LedgerOrder
 from pmarb.venues.base import MarketResolution, OrderRejectedError
 from pmarb.venues.paper.venue import PaperConfig, PaperVenue
@@ -179,6 +179,10 @@ class ReplayExchange:
     def apply(self, update: BookUpdate) -> None:
         """Load one recorded top-N snapshot as the instrument's whole book."""
         load_snapshot(self.stores[update.venue], update)
+
+    def heartbeat(self, beat: FeedHeartbeat) -> None:
+        """The venue's feed was alive: its valid books are current as of now."""
+        feed_alive(self.stores[beat.venue])
 
     def resolve(self, resolution: Resolution) -> Decimal:
         payout = ONE if resolution.outcome is Outcome.YES else ZERO

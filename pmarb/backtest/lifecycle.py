@@ -57,7 +57,15 @@ from pmarb.backtest.driver import (
     trade_outcome,
 )
 from pmarb.backtest.engine import BacktestConfig, BacktestResult, Decision
-from pmarb.backtest.events import NANOS, BookUpdate, Dataset, Event, Resolution, to_datetime
+from pmarb.backtest.events import (
+    NANOS,
+    BookUpdate,
+    Dataset,
+    Event,
+    FeedHeartbeat,
+    Resolution,
+    to_datetime,
+)
 from pmarb.backtest.exchange import ReplayClock, ReplayExchange
 from pmarb.domain.bid import Bid, ExecutionStyle
 from pmarb.domain.risk import RiskLimits
@@ -135,6 +143,8 @@ class _Session:
                     self.exchange.apply(event)
                 else:  # the feed is alive even where this lifecycle does not trade
                     self.exchange.health[event.venue].record_message(FEED_KEY)
+            elif isinstance(event, FeedHeartbeat):
+                self.exchange.heartbeat(event)
             elif isinstance(event, Resolution):
                 self.exchange.resolve(event)
         self.clock.ns = max(self.clock.ns, to_ns)

@@ -76,6 +76,10 @@ class FeedHealth:
     def invalidate_all(self) -> None:
         self._invalid.update(self._last_seen)
 
+    def last_seen(self, key: str) -> float | None:
+        """When ``key`` last had data (this health's clock), None if never."""
+        return self._last_seen.get(key)
+
     def age(self, key: str) -> float | None:
         seen = self._last_seen.get(key)
         return None if seen is None else self._clock() - seen

@@ -28,6 +28,7 @@ import polars as pl
 from pmarb.domain.market import Market, VenueId
 from pmarb.recording.schema import (
     BOOKS,
+    FEEDS,
     FORMAT,
     MARKETS,
     MATCHES,
@@ -38,6 +39,7 @@ from pmarb.recording.schema import (
     TRADES,
     VERSION,
     BookUpdate,
+    FeedHeartbeat,
     OracleUpdate,
     RecordedEvent,
     RecordingError,
@@ -55,7 +57,7 @@ from pmarb.scanner.detectors import MatchedPair
 
 Bound = datetime | int | None
 
-_EVENT_TABLES = (BOOKS, TRADES, ORACLE, RESOLUTIONS)
+_EVENT_TABLES = (BOOKS, TRADES, ORACLE, RESOLUTIONS, FEEDS)
 
 
 def _ns(bound: Bound) -> int | None:
@@ -280,6 +282,7 @@ class Recording:
                 _resolutions(
                     resolutions.filter((pl.col("ts_ns") >= d_lo) & (pl.col("ts_ns") <= d_hi))
                 ),
+                _heartbeats(self.frame(FEEDS, d_lo, d_hi)),
             ]
             for _, _, event in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
                 yield event
@@ -315,6 +318,11 @@ def _oracle(frame: pl.DataFrame) -> Iterator[tuple[int, int, RecordedEvent]]:
 def _resolutions(frame: pl.DataFrame) -> Iterator[tuple[int, int, RecordedEvent]]:
     for ts, venue, market_id, outcome in frame.iter_rows():
         yield ts, 3, Resolution(ts, VenueId(venue), market_id, parse_outcome(outcome))
+
+
+def _heartbeats(frame: pl.DataFrame) -> Iterator[tuple[int, int, RecordedEvent]]:
+    for ts, venue in frame.iter_rows():
+        yield ts, 4, FeedHeartbeat(ts, VenueId(venue))
 
 
 def open_recording(path: Path | str) -> Recording:

@@ -25,6 +25,10 @@ from pmarb.venues.store import BookStore, VenueTrade
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_SECONDS = 1.0
+"""How often the recorder notes each venue feed that delivered data since its last note: fine
+enough that a replay judges a quiet book's freshness to within a second of live."""
+
 
 Levels = tuple[int, ...]
 
@@ -60,6 +64,7 @@ class MarketDataRecorder:
         self._clock_ns = clock_ns
         self.errors = 0
         self._last_error: str | None = None
+        self._beaten: dict[VenueId, int] = {}
 
     def _failed(self, what: str, error: Exception) -> None:
         self.errors += 1
@@ -102,6 +107,21 @@ class MarketDataRecorder:
                 self._failed("trade rows", e)
 
         return on_trade
+
+    def heartbeat(self, venue: VenueId, store: BookStore) -> None:
+        """Note the venue's feed alive as of its latest data, if it delivered any since the last
+        note (a silent feed gets none, so its books age in a replay exactly as they did live)."""
+        seen = store.feed_seen_wall()
+        if seen is None:
+            return
+        ts_ns = int(seen * 1e9)
+        if ts_ns <= self._beaten.get(venue, 0):
+            return
+        self._beaten[venue] = ts_ns
+        try:
+            self.writer.heartbeat(ts_ns, venue.value)
+        except RecordingError as e:
+            self._failed("feed heartbeats", e)
 
     def on_tick(self, tick: OracleTick) -> None:
         try:

@@ -3,8 +3,9 @@
 Recorded book rows are loaded into the live :class:`~pmarb.venues.store.BookStore`, one store
 per venue on the replay's clock (:func:`load_snapshot`, which the backtest's exchange uses too):
 each row replaces its instrument's book, as a venue snapshot would, and counts as data from that
-venue's feed, so feed staleness is judged exactly as live. A Kalshi NO instrument is read through
-its YES ladder, as live.
+venue's feed, as does each recorded feed heartbeat, so feed staleness is judged exactly as live
+(a quiet book on a live feed is fresh; a book whose feed fell silent goes stale). A Kalshi NO
+instrument is read through its YES ladder, as live.
 
 The scanner and the fair-value models run on the recording's clock: each event sets "now" to its
 ``ts_ns`` before it is applied, so quotes and oracle ages are judged as they were when recorded,
@@ -28,6 +29,7 @@ from pmarb.oracles.fair_value.live import LiveFairValues
 from pmarb.recording.reader import Bound, Recording
 from pmarb.recording.schema import (
     BookUpdate,
+    FeedHeartbeat,
     OracleUpdate,
     from_micros,
     from_ns,
@@ -56,6 +58,12 @@ def load_snapshot(store: BookStore, row: BookUpdate) -> None:
     book.suspect = False
     store.health.record_message(FEED_KEY)
     store.applied_snapshot(book)
+
+
+def feed_alive(store: BookStore) -> None:
+    """A recorded heartbeat: the venue's feed delivered data then, so its valid books are
+    current then, however long since their prices changed."""
+    store.health.record_message(FEED_KEY)
 
 
 def replay_store(venue: VenueId, seconds: Callable[[], float]) -> BookStore:
@@ -190,6 +198,8 @@ class ReplayScanner:
                 self._admit(event.ts_ns)
             if isinstance(event, BookUpdate):
                 pending.append(event)
+            elif isinstance(event, FeedHeartbeat):
+                feed_alive(self.stores[event.venue])
             elif isinstance(event, OracleUpdate):
                 if pending:
                     self._apply_books(pending)

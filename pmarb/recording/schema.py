@@ -17,6 +17,10 @@ A recording is a directory::
                                        ts_ns, source, symbol, kind, value_micros, source_ts_ns,
                                        window_seconds (null unless a TWAP)
     resolutions/part-*.parquet         ts_ns, venue, market_id, outcome ("YES"/"NO")
+    feeds/source=V/date=D/part-*.parquet
+                                       ts_ns, venue: the venue's feed was alive (had delivered
+                                       data) at ts_ns; written about once a second, so a replay
+                                       tells a quiet book on a live feed from a silent feed
 
 ``ts_ns`` is the receive time in integer nanoseconds since the Unix epoch (UTC). Money, prices
 and sizes are integer micro-units (Decimal × 10**6); a value with more than six decimals is
@@ -57,8 +61,9 @@ ORACLE: Final = "oracle"
 MARKETS: Final = "markets"
 MATCHES: Final = "matches"
 RESOLUTIONS: Final = "resolutions"
+FEEDS: Final = "feeds"
 
-PARTITIONED: Final = (BOOKS, TRADES, ORACLE)
+PARTITIONED: Final = (BOOKS, TRADES, ORACLE, FEEDS)
 """Tables stored under ``source=<venue or feed>/date=YYYY-MM-DD``; the others are flat."""
 
 _LEVELS = pl.List(pl.Int64)
@@ -105,6 +110,10 @@ SCHEMAS: Final[dict[str, dict[str, pl.DataType]]] = {
         "venue": pl.String(),
         "market_id": pl.String(),
         "outcome": pl.String(),
+    },
+    FEEDS: {
+        "ts_ns": pl.Int64(),
+        "venue": pl.String(),
     },
 }
 TABLES: Final = tuple(SCHEMAS)
@@ -226,7 +235,16 @@ class Resolution:
     outcome: Outcome
 
 
-RecordedEvent = BookUpdate | TradePrint | OracleUpdate | Resolution
+@dataclass(frozen=True, slots=True)
+class FeedHeartbeat:
+    """The venue's feed was alive at ``ts_ns``: connected and delivering data, so every valid
+    book it carries is known current then even if its price has not changed (a quiet book)."""
+
+    ts_ns: int
+    venue: VenueId
+
+
+RecordedEvent = BookUpdate | TradePrint | OracleUpdate | Resolution | FeedHeartbeat
 
 
 def outcome_label(outcome: Outcome) -> str:

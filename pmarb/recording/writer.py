@@ -33,6 +33,7 @@ from pmarb.domain.oracle import OracleTick
 from pmarb.domain.parity import Outcome
 from pmarb.recording.schema import (
     BOOKS,
+    FEEDS,
     FORMAT,
     MARKETS,
     MATCHES,
@@ -276,6 +277,11 @@ class RecordingWriter:
     ) -> None:
         """The moment ``market_id``'s outcome became observable."""
         self._append((RESOLUTIONS, "", 0), (ts_ns, str(venue), market_id, outcome_label(outcome)))
+
+    def heartbeat(self, ts_ns: int, venue: VenueId | str) -> None:
+        """The venue's feed was alive (had delivered data) at ``ts_ns``."""
+        source = str(venue)
+        self._append((FEEDS, source, ts_ns // _DAY_NS), (ts_ns, source))
 
     # -- flushing ----------------------------------------------------------------------------
 

@@ -12,11 +12,16 @@ Reading (all cheap, none allocate more than the answer):
   snapshot (``depth=None`` for all). Raises KeyError for an instrument with no book.
 - ``last_update(instrument_id) -> float | None``: monotonic time of the last applied update;
   ``last_update_wall`` gives the same as unix seconds, ``age`` the seconds since.
-- ``is_usable(instrument_id, max_age) -> bool``: a full snapshot has been applied, nothing has
-  invalidated it since (tick-size change, sequence gap, reconnect), the venue's own best bid/ask
-  agrees with it, and the feed that carries it has delivered data within ``max_age`` seconds
-  (:class:`~pmarb.feeds.health.FeedHealth`). A quiet book on a live feed stays usable: venues
-  send nothing for a book that does not change.
+- ``valid_as_of(instrument_id) -> float | None``: monotonic time the book was last known valid,
+  which is what a quote's age counts from. While a full snapshot stands un-invalidated (no
+  tick-size change, sequence gap or reconnect since), the venue's own best bid/ask agrees with
+  it, and its feed delivers data, the book is known current as of the feed's latest message
+  even if its own price has not changed: venues send nothing for a book that does not change,
+  so a quiet book on a live feed is fresh. Otherwise it is valid only as of its last update.
+  Snapshots carry this moment as ``received_at``, so the scanner's quotes and the risk
+  guardian's STALE_QUOTE rule age from it.
+- ``is_usable(instrument_id, max_age) -> bool``: the book is valid (as above) and was last
+  known valid within ``max_age`` seconds (:class:`~pmarb.feeds.health.FeedHealth`).
 - ``add_listener(callback)`` / ``remove_listener``: ``callback(instrument_id)`` runs after every
   applied update (and after an invalidation) of that instrument, on the event-loop thread. It
   must be quick and must not raise; an exception is logged and the listener kept.
@@ -271,9 +276,7 @@ class BookStore:
         book, flipped = self._resolve(instrument_id)
         if book is None:
             raise KeyError(f"no book for {instrument_id}")
-        updated = book.updated_at
-        wall = self._wall_clock() if updated is None else updated + self._wall_offset
-        received = datetime.fromtimestamp(wall, UTC)
+        received = datetime.fromtimestamp(self._as_of_wall(book), UTC)
         if flipped:
             # The NO book's bids are the YES asks and vice versa: same depth on each side.
             return book.snapshot(self.venue, received, depth).complement(instrument_id)
@@ -302,8 +305,7 @@ class BookStore:
                 if (levels and price > levels[0][0] + max_price_over_best) or len(levels) >= depth:
                     break
                 levels.append((price, asks.sizes[price]))
-        updated = book.updated_at
-        wall = self._wall_clock() if updated is None else updated + self._wall_offset
+        wall = self._as_of_wall(book)
         return BookSnapshot(
             venue=self.venue,
             instrument_id=instrument_id,
@@ -324,12 +326,41 @@ class BookStore:
         updated = self.last_update(instrument_id)
         return None if updated is None else self.clock() - updated
 
+    def valid_as_of(self, instrument_id: str) -> float | None:
+        """Monotonic time the book was last known valid (see the module docstring)."""
+        book, _ = self._resolve(instrument_id)
+        return None if book is None else self._valid_as_of(book)
+
+    def _valid_as_of(self, book: OrderBook) -> float | None:
+        valid_since = self._known_valid_since(book)
+        if valid_since is None:
+            return book.updated_at
+        fed = self.health_for(book.instrument_id).last_seen(FEED_KEY)
+        return valid_since if fed is None or fed < valid_since else fed
+
+    def _known_valid_since(self, book: OrderBook) -> float | None:
+        """The book's last update when it is still valid now; None when it is not."""
+        if not book.valid or book.suspect or book.updated_at is None:
+            return None
+        if not self.health_for(book.instrument_id).is_fresh(book.instrument_id, math.inf):
+            return None  # reconnected since: only a fresh snapshot makes it valid again
+        return book.updated_at
+
+    def _as_of_wall(self, book: OrderBook) -> float:
+        as_of = self._valid_as_of(book)
+        return self._wall_clock() if as_of is None else as_of + self._wall_offset
+
+    def feed_seen_wall(self) -> float | None:
+        """Unix time any feed of this store last delivered data (None: never)."""
+        seen = [t for h in self.healths() if (t := h.last_seen(FEED_KEY)) is not None]
+        return max(seen) + self._wall_offset if seen else None
+
     def is_usable(self, instrument_id: str, max_age: float) -> bool:
         book, _ = self._resolve(instrument_id)
-        if book is None or not book.valid or book.suspect:
+        if book is None or self._known_valid_since(book) is None:
             return False
         health = self.health_for(instrument_id)
-        return health.is_fresh(book.instrument_id, math.inf) and health.is_fresh(FEED_KEY, max_age)
+        return health.is_fresh(FEED_KEY, max_age)
 
     def unusable_reason(self, instrument_id: str, max_age: float) -> str | None:
         """Why ``is_usable`` is False (for error messages), or None when it is usable."""

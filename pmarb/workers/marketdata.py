@@ -52,7 +52,7 @@ from pmarb.oracles.fair_value.live import LiveFairValues
 from pmarb.oracles.stream import StreamingOracleFeed
 from pmarb.reconciliation.paper import resume_paper_venues
 from pmarb.reconciliation.reconciler import Reconciler
-from pmarb.recording.recorder import MarketDataRecorder
+from pmarb.recording.recorder import HEARTBEAT_SECONDS, MarketDataRecorder
 from pmarb.recording.writer import RecordingMetadata, RecordingWriter
 from pmarb.scanner.config import ScannerConfig
 from pmarb.scanner.detectors import MatchedPair
@@ -339,6 +339,7 @@ class MarketDataService:
             loops.append(self._start_workflows(stop))
         if self.recorder is not None:
             loops.append(self._every(stop, self.settings.recording.flush_seconds, self._flush))
+            loops.append(self._every(stop, HEARTBEAT_SECONDS, self._heartbeat))
         tasks += [asyncio.create_task(loop) for loop in loops]
         try:
             with startup_heap_frozen():
@@ -373,6 +374,11 @@ class MarketDataService:
         for venue_id, adapter in self.live.items():
             adapter.store.add_listener(self.recorder.book_listener(venue_id, adapter.store))
             adapter.store.add_trade_listener(self.recorder.trade_listener(venue_id))
+
+    async def _heartbeat(self) -> None:
+        if self.recorder is not None:
+            for venue_id, adapter in self.live.items():
+                self.recorder.heartbeat(venue_id, adapter.store)
 
     async def _flush(self) -> None:
         if self.recorder is not None:
@@ -423,6 +429,7 @@ class MarketDataService:
         tasks.extend(asyncio.ensure_future(runner(stop)) for runner in self._feeds())
         flush_seconds = self.settings.recording.flush_seconds
         tasks.append(asyncio.create_task(self._every(stop, flush_seconds, self._flush)))
+        tasks.append(asyncio.create_task(self._every(stop, HEARTBEAT_SECONDS, self._heartbeat)))
         if self._on_ready is not None:
             await self._on_ready(self)
         log.info("recording %d markets to %s", len(self.markets), self.recorder.writer.path)

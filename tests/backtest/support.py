@@ -7,6 +7,7 @@ from pathlib import Path
 from pmarb.backtest.events import (
     BookUpdate,
     Dataset,
+    FeedHeartbeat,
     OracleUpdate,
     Resolution,
     TradePrint,
@@ -54,4 +55,6 @@ def write_recording(dataset: Dataset, path: Path) -> Path:
                 )
             elif isinstance(event, Resolution):
                 writer.resolution(event.ts_ns, event.venue, event.market_id, event.outcome)
+            elif isinstance(event, FeedHeartbeat):
+                writer.heartbeat(event.ts_ns, event.venue)
     return path

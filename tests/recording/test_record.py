@@ -11,13 +11,17 @@ import pytest
 
 from pmarb.domain.market import VenueId
 from pmarb.durations import parse_duration
+from pmarb.feeds.health import FeedHealth
 from pmarb.infra.runtime import Endpoints
 from pmarb.recording.cli import record_for
 from pmarb.recording.reader import open_recording
+from pmarb.recording.recorder import MarketDataRecorder
 from pmarb.recording.schema import BookUpdate
 from pmarb.recording.settings import RecordingSettings
+from pmarb.recording.writer import RecordingMetadata, RecordingWriter
 from pmarb.sim import Simulator
 from pmarb.venues.factory import build_live_venues
+from pmarb.venues.store import FEED_KEY, BookStore
 from tests.marketdata.harness import settings_for
 from tests.marketdata.test_detection import confirm_pair
 from tests.reconciliation.test_reconciler import buy_yes
@@ -103,6 +107,9 @@ async def test_record_against_the_simulator(
         assert {m.venue for m in recording.markets} == {VenueId.KALSHI, VenueId.POLYMARKET}
         assert len(recording.pairs) == 1
         assert recording.frame("oracle").height > 0
+        # Each live feed noted alive about once a second, so a replay knows quiet books fresh.
+        beats = recording.frame("feeds")
+        assert set(beats["venue"].unique()) == {"kalshi", "polymarket"}
         # The venues' public trade prints, from both feeds, at prices a book could hold.
         trades = recording.frame("trades")
         assert set(trades["venue"].unique()) == {"kalshi", "polymarket"}
@@ -113,6 +120,25 @@ async def test_record_against_the_simulator(
         assert all(not p.name.startswith(".") for p in path.rglob("*.parquet"))
     out = capsys.readouterr().out
     assert "pmarb record: writing" in out and "stopped" in out
+
+
+def test_the_recorder_notes_a_feed_alive_only_when_it_delivered_data(tmp_path: Path) -> None:
+    now = [1_000.0]
+    health = FeedHealth("kalshi-books", clock=lambda: now[0])
+    store = BookStore(VenueId.KALSHI, health, clock=lambda: now[0], wall_clock=lambda: now[0])
+    with RecordingWriter(tmp_path / "rec", metadata=RecordingMetadata(), flush_seconds=None) as w:
+        recorder = MarketDataRecorder(w)
+        recorder.heartbeat(VenueId.KALSHI, store)  # nothing received yet: no note
+        health.record_message(FEED_KEY)
+        recorder.heartbeat(VenueId.KALSHI, store)
+        now[0] += 1
+        recorder.heartbeat(VenueId.KALSHI, store)  # silent for a second: no new note
+        now[0] += 1
+        health.record_message(FEED_KEY)
+        recorder.heartbeat(VenueId.KALSHI, store)
+    beats = open_recording(tmp_path / "rec").frame("feeds")
+    assert beats["ts_ns"].to_list() == [1_000 * 10**9, 1_002 * 10**9]
+    assert beats["venue"].to_list() == ["kalshi", "kalshi"]
 
 
 def _pair_keys(sim: Simulator) -> list[str]:

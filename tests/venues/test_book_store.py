@@ -118,3 +118,37 @@ def test_a_failing_listener_does_not_break_updates() -> None:
     book = store.ensure("A")
     store.applied(book)
     assert heard == ["A"]
+
+
+def test_a_quote_is_as_old_as_the_last_moment_its_book_was_known_valid() -> None:
+    clock = Clock()
+    store = _store(clock)
+    book = store.ensure("A")
+    book.asks.replace([(450_000, 7_000_000)])
+    book.valid = True
+    store.applied_snapshot(book)
+    store.health.record_message(FEED_KEY)
+    assert store.valid_as_of("A") == 100.0
+    # Sixty quiet seconds on a live feed: the price never changed, yet the book is current.
+    for _ in range(60):
+        clock.now += 1
+        store.health.record_message(FEED_KEY)
+    assert store.last_update("A") == 100.0
+    assert store.valid_as_of("A") == 160.0
+    assert store.snapshot("A").received_at.timestamp() == 160.0
+    assert store.asks_snapshot("A", 10_000).received_at.timestamp() == 160.0
+    # The feed falls silent: the book is known valid only up to its last message.
+    clock.now += 7
+    assert store.valid_as_of("A") == 160.0
+    assert not store.is_usable("A", 5)
+    # A sequence gap or resync invalidates it: it stops being current at its last update,
+    # whatever the feed delivers afterwards, until a fresh snapshot.
+    store.health.record_message(FEED_KEY)
+    store.invalidate("A", drop=False)
+    clock.now += 1
+    store.health.record_message(FEED_KEY)
+    assert store.valid_as_of("A") == 100.0
+    book.valid = True
+    store.applied_snapshot(book)
+    assert store.valid_as_of("A") == clock.now
+    assert store.valid_as_of("unknown") is None
