@@ -6,6 +6,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+DEFAULT_STALE_QUOTE_SECONDS = 5.0
+"""How long a book may go unconfirmed (its feed silent, or the book invalid) before a quote on it
+is too old to trade; the risk profile's default, which the paper venue also fills under."""
+
 
 class RiskLimits(BaseModel):
     """The seed's risk profile by default: bankroll 500, 20 % ratchet, 10 % daily loss."""
@@ -35,7 +39,9 @@ class RiskLimits(BaseModel):
         Decimal("0.80"), gt=0, le=1, description="Largest capital deployed across all venues."
     )
     stale_quote_seconds: float = Field(
-        5.0, gt=0, description="A quote older than this at risk-check time rejects the trade."
+        DEFAULT_STALE_QUOTE_SECONDS,
+        gt=0,
+        description="A quote older than this at risk-check time rejects the trade.",
     )
     max_slippage: Decimal = Field(
         Decimal("0.02"),

@@ -62,9 +62,15 @@ def build_live_venues(settings: VenueSettings) -> dict[VenueId, LiveVenue]:
 
 
 def trading_venues(
-    live: dict[VenueId, LiveVenue], settings: VenueSettings, *, paper: bool, bankroll: Decimal
+    live: dict[VenueId, LiveVenue],
+    settings: VenueSettings,
+    *,
+    paper: bool,
+    bankroll: Decimal,
+    max_book_age: float,
 ) -> dict[VenueId, Venue]:
-    """The venues orders go to: the live adapters, or paper venues filling against their books."""
+    """The venues orders go to: the live adapters, or paper venues filling against their books
+    (refusing a book older than ``max_book_age``, the risk profile's stale-quote limit)."""
     if not paper:
         return dict(live)
     balance = settings.paper_balance or (bankroll / max(len(live), 1))
@@ -72,7 +78,11 @@ def trading_venues(
         venue_id: PaperVenue(
             adapter,
             adapter.store,
-            PaperConfig(starting_balance=balance, latency=settings.paper_latency_seconds),
+            PaperConfig(
+                starting_balance=balance,
+                latency=settings.paper_latency_seconds,
+                max_book_age=max_book_age,
+            ),
         )
         for venue_id, adapter in live.items()
     }

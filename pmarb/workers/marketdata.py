@@ -275,7 +275,11 @@ class MarketDataService:
         self.pool = await open_pool(self.endpoints.database_url, max_size=8)
         self.live = build_live_venues(settings.venues)
         self.venues = trading_venues(
-            self.live, settings.venues, paper=settings.paper, bankroll=settings.risk.bankroll
+            self.live,
+            settings.venues,
+            paper=settings.paper,
+            bankroll=settings.risk.bankroll,
+            max_book_age=settings.risk.stale_quote_seconds,
         )
         markets = await self._discover()
         if settings.paper:

@@ -38,6 +38,7 @@ from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.orders import Fill, OrderRequest, OrderState, OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.positions import Position
+from pmarb.domain.risk import DEFAULT_STALE_QUOTE_SECONDS
 from pmarb.domain.timing import DELAYED_CANCEL_REFUSED, order_delay
 from pmarb.venues.base import MarketResolution, OrderRejectedError, StaleBookError, Venue
 from pmarb.venues.store import BookStore
@@ -51,7 +52,7 @@ DELAYED = "delayed"
 class PaperConfig:
     starting_balance: Decimal = Decimal(1000)
     latency: float = 0.05
-    max_book_age: float = 5.0
+    max_book_age: float = DEFAULT_STALE_QUOTE_SECONDS
 
 
 @dataclass
