@@ -11,15 +11,24 @@ import pytest
 
 from pmarb.backtest.data import load
 from pmarb.backtest.engine import Backtest, BacktestConfig, BacktestResult
-from pmarb.backtest.events import NANOS, BookUpdate, Dataset, Event, FeedHeartbeat, in_memory
+from pmarb.backtest.events import (
+    NANOS,
+    BookUpdate,
+    Dataset,
+    Event,
+    FeedHeartbeat,
+    Resolution,
+    in_memory,
+)
 from pmarb.domain.fees import NO_FEES, FeeSchedule
 from pmarb.domain.market import Market, VenueId
+from pmarb.domain.parity import Outcome
 from pmarb.recording.schema import to_ns
 from pmarb.scanner.detectors import MatchedPair
 from tests.backtest.support import write_recording
 
 START = datetime(2026, 3, 2, 12, tzinfo=UTC)
-CLOSE = START + timedelta(hours=6)
+CLOSE = START + timedelta(minutes=4)
 KALSHI_FEES = FeeSchedule(taker_rate=D("0.07"), exponent=1, rounding_step=D("0.01"))
 KALSHI = Market(
     venue=VenueId.KALSHI,
@@ -66,18 +75,22 @@ def book(second: float, venue: VenueId, instrument: str, bid: str, ask: str) -> 
 def world(kalshi_feed_silent_after: float | None) -> Dataset:
     """Kalshi's book is set once and never changes; a minute later Polymarket's NO ask drops so
     that YES on Kalshi plus NO on Polymarket costs 0.90. Kalshi's feed beats every second (its
-    other markets keep it busy) until ``kalshi_feed_silent_after``; Polymarket's always beats."""
+    other markets keep it busy) until ``kalshi_feed_silent_after``; Polymarket's always beats.
+    Both markets close three minutes after the gap and resolve YES."""
     events: list[Event] = [
         book(0, VenueId.KALSHI, KALSHI.yes_instrument_id, "0.38", "0.40"),
         book(0, VenueId.POLYMARKET, POLYMARKET.yes_instrument_id, "0.58", "0.60"),
         book(0, VenueId.POLYMARKET, POLYMARKET.no_instrument_id, "0.58", "0.60"),
         book(GAP_AT, VenueId.POLYMARKET, POLYMARKET.no_instrument_id, "0.48", "0.50"),
     ]
-    for second in range(1, GAP_AT + 30):
+    for second in range(1, GAP_AT + 240):
         ts = to_ns(START) + second * NANOS - NANOS // 2
         events.append(FeedHeartbeat(ts, VenueId.POLYMARKET))
         if kalshi_feed_silent_after is None or second <= kalshi_feed_silent_after:
             events.append(FeedHeartbeat(ts, VenueId.KALSHI))
+    settled = to_ns(CLOSE) + NANOS
+    for market in (KALSHI, POLYMARKET):
+        events.append(Resolution(settled, market.venue, market.market_id, Outcome.YES))
     pair = MatchedPair(1, KALSHI, POLYMARKET, inverted=False)
     return in_memory([KALSHI, POLYMARKET], [pair], events, seed=1)
 
