@@ -61,7 +61,8 @@ from pmarb.lifecycle.timing import (
     HEDGE_PAUSE,
     MIN_PLACEMENT_TIMEOUT,
 )
-from pmarb.strategies.allocator import choose_bid
+from pmarb.risk.rules import RiskReason
+from pmarb.strategies.allocator import rank_bids
 from pmarb.strategies.base import StrategyBudget
 
 
@@ -148,16 +149,21 @@ class OpportunityLifecycle:
     # -- the program -----------------------------------------------------------------------
 
     def run(self) -> Generator[LifecycleStep, Any, LifecycleResult]:
-        bid = choose_bid(self.opportunity, self.budgets, self._now(), self.market_cap)
-        if bid is None:
+        ranked = rank_bids(self.opportunity, self.budgets, self._now(), self.market_cap)
+        if not ranked:
             yield from self._enter("no_bid")
             yield RecordUnpursued(LifecycleStatus.NO_BID.value)
             return LifecycleResult(LifecycleStatus.NO_BID)
-        self.bid = bid
-        yield TagStrategy(bid.strategy)
-
-        yield from self._enter("risk")
-        verdict: RiskVerdict = yield CheckRisk(bid)
+        for bid in ranked:
+            self.bid = bid
+            yield TagStrategy(bid.strategy)
+            yield from self._enter("risk")
+            verdict: RiskVerdict = yield CheckRisk(bid)
+            if verdict.approved:
+                break
+            if verdict.reason != RiskReason.STRATEGY_BUDGET.value:
+                break  # a limit every other bid on this opportunity would meet the same way
+            # This strategy's budget is spent: the next bid, from another strategy, may fit.
         if not verdict.approved:
             yield from self._enter("rejected")
             return LifecycleResult(LifecycleStatus.REJECTED, bid.strategy, verdict.reason)

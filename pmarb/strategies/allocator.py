@@ -1,4 +1,17 @@
-"""Every enabled strategy bids; the best expected profit per unit of risk wins."""
+"""Every enabled strategy bids; the best expected profit per unit of worst-case loss wins.
+
+A bid's score is ``expected_profit / max_loss`` (:attr:`pmarb.domain.bid.Bid.score`). Worked
+example, a cross-venue gap of 100 contracts at YES 0.40 + NO 0.50 with $1.68 of fees:
+
+- atomic-arb expects 100 × (1 − 0.90) − 1.68 = $8.32 and risks an unwind of one leg, 100 ×
+  0.04 + 1.68 = $5.68: score 8.32 / 5.68 = 1.46;
+- leg-and-hedge pays up to a cent more on its hedge, 100 × (1 − 0.91) − 1.68 = $7.32, and risks
+  a naked first leg, 100 × 0.08 + 1.68 = $9.68: score 0.76.
+
+atomic-arb wins. Ties go to the larger expected profit, then to the name, so the choice is
+deterministic. Bids come ranked (:func:`rank_bids`): when the risk guardian finds the winner's
+strategy out of budget, the lifecycle offers the next bid instead of giving up.
+"""
 
 from __future__ import annotations
 
@@ -39,17 +52,28 @@ def collect_bids(
     return bids
 
 
+def rank_bids(
+    opportunity: Opportunity,
+    budgets: Sequence[StrategyBudget],
+    now: datetime,
+    market_cap: Decimal | None = None,
+) -> list[Bid]:
+    """Every strategy's bid, best first (score, then profit, then name)."""
+    bids = collect_bids(opportunity, budgets, now, market_cap)
+    return sorted(
+        bids, key=lambda bid: (bid.score, bid.expected_profit, _reverse_name(bid)), reverse=True
+    )
+
+
 def choose_bid(
     opportunity: Opportunity,
     budgets: Sequence[StrategyBudget],
     now: datetime,
     market_cap: Decimal | None = None,
 ) -> Bid | None:
-    """The winning bid, or None. Ties go to the larger profit, then to the name (determinism)."""
-    bids = collect_bids(opportunity, budgets, now, market_cap)
-    if not bids:
-        return None
-    return max(bids, key=lambda bid: (bid.score, bid.expected_profit, _reverse_name(bid)))
+    """The winning bid, or None."""
+    ranked = rank_bids(opportunity, budgets, now, market_cap)
+    return ranked[0] if ranked else None
 
 
 def _reverse_name(bid: Bid) -> tuple[int, ...]:

@@ -1,6 +1,19 @@
+from collections.abc import Generator
+from dataclasses import dataclass
 from decimal import Decimal as D
+from typing import Any
 
-from pmarb.strategies.allocator import STRATEGIES, choose_bid, collect_bids, equal_budgets
+import pytest
+
+from pmarb.lifecycle.program import Interruption, LifecycleStatus, OpportunityLifecycle
+from pmarb.lifecycle.steps import CheckRisk, EnterStage
+from pmarb.strategies.allocator import (
+    STRATEGIES,
+    choose_bid,
+    collect_bids,
+    equal_budgets,
+    rank_bids,
+)
 from pmarb.strategies.base import StrategyBudget
 from tests.strategies.builders import NOW, bundle, oracle
 
@@ -35,3 +48,66 @@ def test_oracle_lag_draws_several_bidders() -> None:
 
 def test_no_bid_for_a_fair_market() -> None:
     assert choose_bid(bundle("0.50", "0.50"), equal_budgets(D("500")), NOW) is None
+
+
+def test_bids_are_ranked_by_profit_per_unit_of_worst_case_loss() -> None:
+    ranked = rank_bids(bundle("0.40", "0.50"), equal_budgets(D("500")), NOW)
+    assert [b.strategy for b in ranked] == ["atomic-arb", "leg-and-hedge"]
+    scores = [b.expected_profit / b.max_loss for b in ranked]
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[1]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    approved: bool
+    reason: str
+
+
+def _lifecycle() -> OpportunityLifecycle:
+    return OpportunityLifecycle(
+        bundle("0.40", "0.50"),
+        equal_budgets(D("500")),
+        workflow_id="opp-test",
+        clock=lambda: NOW,
+        classify=lambda error: Interruption(LifecycleStatus.UNWOUND, reraise=True),
+    )
+
+
+def _until_risk_check(program: Generator[Any, Any, Any], first: Any = None) -> CheckRisk:
+    step = program.send(first) if first is not None else next(program)
+    while not isinstance(step, CheckRisk):
+        step = program.send(None)
+    return step
+
+
+def test_a_bid_whose_strategy_is_out_of_budget_gives_way_to_the_next() -> None:
+    program = _lifecycle().run()
+    first = _until_risk_check(program)
+    assert first.bid.strategy == "atomic-arb"
+    second = _until_risk_check(program, Verdict(False, "STRATEGY_BUDGET"))
+    assert second.bid.strategy == "leg-and-hedge"
+    assert program.send(Verdict(True, "APPROVED")) == EnterStage("legs")
+
+
+def test_a_limit_every_bid_would_meet_rejects_at_once() -> None:
+    program = _lifecycle().run()
+    _until_risk_check(program)
+    assert program.send(Verdict(False, "MARKET_LIMIT")) == EnterStage("rejected")
+    with pytest.raises(StopIteration) as done:
+        next(program)
+    assert done.value.value.status is LifecycleStatus.REJECTED
+
+
+def test_when_every_bidder_is_out_of_budget_the_opportunity_is_rejected() -> None:
+    program = _lifecycle().run()
+    _until_risk_check(program)
+    _until_risk_check(program, Verdict(False, "STRATEGY_BUDGET"))
+    assert program.send(Verdict(False, "STRATEGY_BUDGET")) == EnterStage("rejected")
+    with pytest.raises(StopIteration) as done:
+        next(program)
+    result = done.value.value
+    assert (result.status, result.strategy, result.reason) == (
+        LifecycleStatus.REJECTED,
+        "leg-and-hedge",
+        "STRATEGY_BUDGET",
+    )
