@@ -1,12 +1,14 @@
 """Every enabled strategy bids; the best expected profit per unit of worst-case loss wins.
 
 A bid's score is ``expected_profit / max_loss`` (:attr:`pmarb.domain.bid.Bid.score`). Worked
-example, a cross-venue gap of 100 contracts at YES 0.40 + NO 0.50 with $1.68 of fees:
+example (checked by ``tests/strategies/test_allocator.py``): a cross-venue gap of 100 contracts,
+YES on Polymarket at 0.40 (taker fee $1.68) and NO on Kalshi at 0.50 (fee $1.75):
 
-- atomic-arb expects 100 × (1 − 0.90) − 1.68 = $8.32 and risks an unwind of one leg, 100 ×
-  0.04 + 1.68 = $5.68: score 8.32 / 5.68 = 1.46;
-- leg-and-hedge pays up to a cent more on its hedge, 100 × (1 − 0.91) − 1.68 = $7.32, and risks
-  a naked first leg, 100 × 0.08 + 1.68 = $9.68: score 0.76.
+- atomic-arb sends both legs fill-or-kill. It expects 100 × (1 − 0.90) − 3.43 = $6.57 and at
+  worst unwinds one filled leg, 100 × 0.04 + 3.43 = $7.43: score 6.57 / 7.43 = 0.88;
+- leg-and-hedge takes the NO leg first and lets the hedge pay up to 0.41 (fee $1.6933): it
+  expects 100 × (1 − 0.91) − 3.4433 = $5.5567 and risks a naked first leg, 100 × 0.08 + 3.4433
+  = $11.4433: score 0.49.
 
 atomic-arb wins. Ties go to the larger expected profit, then to the name, so the choice is
 deterministic. Bids come ranked (:func:`rank_bids`): when the risk guardian finds the winner's

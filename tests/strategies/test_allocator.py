@@ -53,8 +53,11 @@ def test_no_bid_for_a_fair_market() -> None:
 def test_bids_are_ranked_by_profit_per_unit_of_worst_case_loss() -> None:
     ranked = rank_bids(bundle("0.40", "0.50"), equal_budgets(D("500")), NOW)
     assert [b.strategy for b in ranked] == ["atomic-arb", "leg-and-hedge"]
-    scores = [b.expected_profit / b.max_loss for b in ranked]
-    assert scores == sorted(scores, reverse=True) and scores[0] > scores[1]
+    # The worked example in pmarb/strategies/allocator.py.
+    atomic, legged = ranked
+    assert (atomic.expected_profit, atomic.max_loss) == (D("6.57"), D("7.43"))
+    assert (legged.expected_profit, legged.max_loss) == (D("5.5567"), D("11.4433"))
+    assert round(atomic.score, 2) == D("0.88") and round(legged.score, 2) == D("0.49")
 
 
 @dataclass(frozen=True)
