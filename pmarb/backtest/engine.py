@@ -71,7 +71,7 @@ from pmarb.scanner.detectors import MatchedPair
 from pmarb.scanner.scanner import Scanner
 from pmarb.store.risk import next_utc_midnight
 from pmarb.strategies.allocator import STRATEGIES
-from pmarb.strategies.base import StrategyBudget
+from pmarb.strategies.base import SizingLimits, StrategyBudget
 from pmarb.strategies.tournament import (
     AllocationStatus,
     StrategyRecord,
@@ -461,7 +461,7 @@ class Backtest:
             workflow_id=decision.workflow_id,
             clock=self.clock.now,
             classify=classify,
-            market_cap=self.config.limits.per_market_limit,
+            sizing=SizingLimits.of(self.config.limits),
         )
         driver = ReplayDriver(lifecycle, self.exchange, _Books(self, decision), self.clock.now)
         decision.holdings = driver.orders.holdings

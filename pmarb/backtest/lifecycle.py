@@ -84,7 +84,7 @@ from pmarb.lifecycle.messages import (
 from pmarb.lifecycle.program import LifecycleResult, OpportunityLifecycle
 from pmarb.lifecycle.steps import CloseTrade
 from pmarb.strategies.allocator import STRATEGIES
-from pmarb.strategies.base import BidContext, StrategyBudget
+from pmarb.strategies.base import BidContext, SizingLimits, StrategyBudget
 from pmarb.venues.store import FEED_KEY
 from pmarb.workers.converter import data_converter
 from pmarb.workers.worker import workflow_runner
@@ -495,7 +495,7 @@ def style_cases(
         for name in config.strategies:
             bid = STRATEGIES[name](
                 opportunity,
-                BidContext(bankroll, decision.decided_at, config.limits.per_market_limit),
+                BidContext.within(bankroll, decision.decided_at, SizingLimits.of(config.limits)),
             )
             if bid is None or len(cases[bid.style]) >= per_style:
                 continue
@@ -549,7 +549,7 @@ def _replay_alone(dataset: Dataset, config: BacktestConfig, case: StyleCase) -> 
         workflow_id=case.decision.workflow_id,
         clock=session.clock.now,
         classify=classify,
-        market_cap=config.limits.per_market_limit,
+        sizing=SizingLimits.of(config.limits),
     )
     driver = ReplayDriver(lifecycle, session.exchange, session.orders.account, session.clock.now)
     outcome: LifecycleResult = session.wait(driver.run())

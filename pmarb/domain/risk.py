@@ -41,7 +41,18 @@ class RiskLimits(BaseModel):
     stale_quote_seconds: float = Field(
         DEFAULT_STALE_QUOTE_SECONDS,
         gt=0,
-        description="A quote older than this at risk-check time rejects the trade.",
+        description=(
+            "A quote whose book was last known valid longer ago than this rejects the trade."
+        ),
+    )
+    max_directional_loss_pct: Decimal = Field(
+        Decimal("0.02"),
+        gt=0,
+        le=1,
+        description=(
+            "Most one directional bet (an oracle-lag or mean-reversion position, which can "
+            "resolve against us) may lose: its stake is sized to fit."
+        ),
     )
     max_slippage: Decimal = Field(
         Decimal("0.02"),
@@ -57,6 +68,10 @@ class RiskLimits(BaseModel):
     @property
     def per_market_limit(self) -> Decimal:
         return self.bankroll * self.per_market_limit_pct
+
+    @property
+    def max_directional_loss(self) -> Decimal:
+        return self.bankroll * self.max_directional_loss_pct
 
     @property
     def per_venue_limit(self) -> Decimal:

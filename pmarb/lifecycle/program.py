@@ -63,7 +63,7 @@ from pmarb.lifecycle.timing import (
 )
 from pmarb.risk.rules import RiskReason
 from pmarb.strategies.allocator import rank_bids
-from pmarb.strategies.base import StrategyBudget
+from pmarb.strategies.base import SizingLimits, StrategyBudget
 
 
 class LifecycleStatus(StrEnum):
@@ -131,12 +131,12 @@ class OpportunityLifecycle:
         workflow_id: str,
         clock: Callable[[], datetime],
         classify: Classify,
-        market_cap: Decimal | None = None,
+        sizing: SizingLimits | None = None,
     ) -> None:
         self.opportunity = opportunity
         self.budgets = tuple(budgets)
         self.workflow_id = workflow_id
-        self.market_cap = market_cap
+        self.sizing = sizing or SizingLimits()
         self.stage = "bid"
         self.bid: Bid | None = None
         self._now = clock
@@ -149,7 +149,7 @@ class OpportunityLifecycle:
     # -- the program -----------------------------------------------------------------------
 
     def run(self) -> Generator[LifecycleStep, Any, LifecycleResult]:
-        ranked = rank_bids(self.opportunity, self.budgets, self._now(), self.market_cap)
+        ranked = rank_bids(self.opportunity, self.budgets, self._now(), self.sizing)
         if not ranked:
             yield from self._enter("no_bid")
             yield RecordUnpursued(LifecycleStatus.NO_BID.value)

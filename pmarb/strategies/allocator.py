@@ -25,8 +25,10 @@ from pmarb.domain.bid import Bid
 from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import Opportunity
 from pmarb.strategies.arbitrage import atomic_arb, leg_and_hedge
-from pmarb.strategies.base import BidContext, StrategyBudget, StrategyFn
+from pmarb.strategies.base import BidContext, SizingLimits, StrategyBudget, StrategyFn
 from pmarb.strategies.oracle import mean_reversion, oracle_patient, oracle_sniper
+
+NO_LIMITS = SizingLimits()
 
 STRATEGIES: Mapping[str, StrategyFn] = {
     "oracle-sniper": oracle_sniper,
@@ -41,14 +43,14 @@ def collect_bids(
     opportunity: Opportunity,
     budgets: Sequence[StrategyBudget],
     now: datetime,
-    market_cap: Decimal | None = None,
+    sizing: SizingLimits = NO_LIMITS,
 ) -> list[Bid]:
     bids = []
     for budget in budgets:
         strategy = STRATEGIES.get(budget.strategy)
         if strategy is None or not budget.active or budget.capital <= ZERO:
             continue
-        bid = strategy(opportunity, BidContext(budget.capital, now, market_cap))
+        bid = strategy(opportunity, BidContext.within(budget.capital, now, sizing))
         if bid is not None and bid.expected_profit > ZERO and bid.capital <= budget.capital:
             bids.append(bid)
     return bids
@@ -58,10 +60,10 @@ def rank_bids(
     opportunity: Opportunity,
     budgets: Sequence[StrategyBudget],
     now: datetime,
-    market_cap: Decimal | None = None,
+    sizing: SizingLimits = NO_LIMITS,
 ) -> list[Bid]:
     """Every strategy's bid, best first (score, then profit, then name)."""
-    bids = collect_bids(opportunity, budgets, now, market_cap)
+    bids = collect_bids(opportunity, budgets, now, sizing)
     return sorted(
         bids, key=lambda bid: (bid.score, bid.expected_profit, _reverse_name(bid)), reverse=True
     )
@@ -71,10 +73,10 @@ def choose_bid(
     opportunity: Opportunity,
     budgets: Sequence[StrategyBudget],
     now: datetime,
-    market_cap: Decimal | None = None,
+    sizing: SizingLimits = NO_LIMITS,
 ) -> Bid | None:
     """The winning bid, or None."""
-    ranked = rank_bids(opportunity, budgets, now, market_cap)
+    ranked = rank_bids(opportunity, budgets, now, sizing)
     return ranked[0] if ranked else None
 
 

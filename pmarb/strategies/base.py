@@ -12,6 +12,7 @@ from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import Opportunity, OpportunityLeg
 from pmarb.domain.orders import TimeInForce
 from pmarb.domain.parity import Side
+from pmarb.domain.risk import RiskLimits
 
 SIZE_STEP = Decimal("0.01")
 
@@ -26,12 +27,30 @@ class StrategyBudget:
 
 
 @dataclass(frozen=True, slots=True)
+class SizingLimits:
+    """What the risk profile lets one bid size up to. Sizing within it up front keeps bids the
+    guardian would reject anyway from being made (the guardian still has the last word)."""
+
+    market_cap: Decimal | None = None  # the per-market exposure limit
+    bankroll: Decimal | None = None  # what fractional-Kelly stakes are a fraction of
+    directional_loss_cap: Decimal | None = None  # most one directional bet may lose
+
+    @classmethod
+    def of(cls, limits: RiskLimits) -> SizingLimits:
+        return cls(limits.per_market_limit, limits.bankroll, limits.max_directional_loss)
+
+
+@dataclass(frozen=True, slots=True)
 class BidContext:
     budget: Decimal
     now: datetime
-    # The risk profile's per-market limit: sizing within it up front keeps bids that the
-    # guardian would reject anyway from being made (the guardian still has the last word).
     market_cap: Decimal | None = None
+    bankroll: Decimal | None = None
+    directional_loss_cap: Decimal | None = None
+
+    @classmethod
+    def within(cls, budget: Decimal, now: datetime, sizing: SizingLimits) -> BidContext:
+        return cls(budget, now, sizing.market_cap, sizing.bankroll, sizing.directional_loss_cap)
 
 
 StrategyFn = Callable[[Opportunity, BidContext], Bid | None]

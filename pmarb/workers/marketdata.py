@@ -65,7 +65,7 @@ from pmarb.store.matches import list_matches
 from pmarb.store.risk_state import read_halt_state
 from pmarb.store.tournament import latest_allocations
 from pmarb.strategies.allocator import equal_budgets
-from pmarb.strategies.base import StrategyBudget
+from pmarb.strategies.base import SizingLimits, StrategyBudget
 from pmarb.venues.base import Venue
 from pmarb.venues.factory import LiveVenue, build_live_venues, trading_venues
 from pmarb.venues.kalshi.adapter import KalshiVenue
@@ -533,7 +533,7 @@ class MarketDataService:
                     opportunity,
                     self._budgets,
                     self.settings.marketdata_task_queue,
-                    market_cap=self.settings.risk.per_market_limit,
+                    sizing=SizingLimits.of(self.settings.risk),
                 ),
                 id=opportunity.workflow_id,
                 task_queue=self.settings.marketdata_task_queue,

@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
         Unwind,
         WaitForFill,
     )
-    from pmarb.strategies.base import StrategyBudget
+    from pmarb.strategies.base import SizingLimits, StrategyBudget
     from pmarb.workflows import search_attributes
 
 
@@ -98,7 +98,8 @@ class OpportunityInput:
     opportunity: Opportunity
     budgets: tuple[StrategyBudget, ...]
     orders_task_queue: str
-    market_cap: Decimal | None = None
+    market_cap: Decimal | None = None  # histories from before ``sizing`` carry only this
+    sizing: SizingLimits | None = None
     # Off only where the server cannot register custom search attributes (Temporal's
     # time-skipping test server, used by the backtest's lifecycle replay).
     search_attributes: bool = True
@@ -115,7 +116,7 @@ class OpportunityWorkflow:
             workflow_id=workflow.info().workflow_id,
             clock=workflow.now,
             classify=_interruption,
-            market_cap=request.market_cap,
+            sizing=request.sizing or SizingLimits(market_cap=request.market_cap),
         )
 
     @workflow.query

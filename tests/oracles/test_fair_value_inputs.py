@@ -63,6 +63,23 @@ def test_realised_volatility_waits_for_enough_returns_and_forgets_old_ones() -> 
     assert calm is not None and calm.per_second < wild.per_second / 3
 
 
+def test_nothing_is_priced_until_the_estimate_is_warm() -> None:
+    # Warm: standard error at most 10 % of sigma, so 50 five-second returns (about 4 minutes).
+    estimator = RealizedVolatility(sample_seconds=5.0)
+    ticks = gbm_ticks(1e-4, 600, seed=4, every=1.0)
+    warm_at = None
+    for at, price in ticks:
+        estimator.update(at, price)
+        estimate = estimator.estimate()
+        if estimate is None:
+            assert estimator.returns < 50
+        elif warm_at is None:
+            warm_at = at
+            assert estimator.returns == 50
+            assert estimate.stdev <= 0.10 * estimate.per_second
+    assert warm_at is not None and 250 <= warm_at < 256
+
+
 def test_realised_volatility_ignores_bad_and_out_of_order_prices() -> None:
     estimator = RealizedVolatility(sample_seconds=1.0, window_seconds=60.0, min_returns=2)
     for at, price in [(0.0, 100.0), (1.0, 101.0), (2.0, float("nan")), (3.0, -5.0), (0.5, 1.0)]:

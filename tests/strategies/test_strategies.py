@@ -1,3 +1,4 @@
+from decimal import ROUND_FLOOR
 from decimal import Decimal as D
 
 from pmarb.domain.bid import ExecutionStyle
@@ -5,7 +6,7 @@ from pmarb.domain.orders import TimeInForce
 from pmarb.strategies.arbitrage import atomic_arb, leg_and_hedge
 from pmarb.strategies.base import BidContext, affordable_size
 from pmarb.strategies.oracle import mean_reversion, oracle_patient, oracle_sniper
-from tests.strategies.builders import NOW, bundle, oracle
+from tests.strategies.builders import KALSHI_FEES, NOW, bundle, oracle
 
 RICH = BidContext(budget=D("10000"), now=NOW)
 
@@ -92,3 +93,31 @@ def test_market_cap_limits_each_leg() -> None:
     assert bid is not None
     assert all(order.cash_needed <= D("25") for order in bid.orders)
     assert max(order.cash_needed for order in bid.orders) > D("24")
+
+
+def test_an_oracle_bet_stakes_quarter_kelly_on_a_cautious_probability() -> None:
+    # p = 0.62 ± 0.02 at 0.50: Kelly on 0.60 at an all-in cost c (fee included) is
+    # (0.60 − c) / (1 − c); a quarter of it of a $100 bankroll is the stake.
+    context = BidContext(budget=D("10000"), now=NOW, bankroll=D("100"))
+    bid = oracle_sniper(oracle("0.50", "0.62", stdev="0.02", size="500"), context)
+    assert bid is not None
+    cost = D("0.50") + KALSHI_FEES.fee(D("0.50"), D("500")) / 500
+    stake = D("0.25") * (D("0.60") - cost) / (1 - cost) * 100
+    assert bid.size == (stake / cost).quantize(D("0.01"), rounding=ROUND_FLOOR)
+    assert bid.orders[0].cash_needed <= stake + D("0.01")
+
+
+def test_one_losing_oracle_bet_costs_at_most_the_directional_loss_cap() -> None:
+    capped = BidContext(budget=D("10000"), now=NOW, bankroll=D("500"), directional_loss_cap=D("10"))
+    for strategy in (oracle_sniper, oracle_patient, mean_reversion):
+        bid = strategy(oracle("0.40", "0.60", stdev="0.01", size="500"), capped)
+        assert bid is not None, strategy.__name__
+        assert bid.max_loss == bid.orders[0].cash_needed <= D("10"), strategy.__name__
+        assert bid.max_loss > D("9"), f"{strategy.__name__}: the cap, not the depth, binds"
+
+
+def test_no_oracle_bet_when_the_edge_is_inside_the_models_uncertainty() -> None:
+    context = BidContext(budget=D("10000"), now=NOW, bankroll=D("500"))
+    # Fair 0.56 ± 0.05 against 0.50: the cautious 0.51 does not cover the fee.
+    assert oracle_sniper(oracle("0.50", "0.56", stdev="0.05"), context) is None
+    assert oracle_sniper(oracle("0.50", "0.56", stdev="0.005"), context) is not None

@@ -14,6 +14,12 @@ from collections import deque
 
 from pmarb.oracles.fair_value.models import Basis, InvalidModelInput, Volatility
 
+WARM_RELATIVE_ERROR = 0.10
+"""The estimate is warm, and anything may trade on it, once its standard error σ/√(2n) is at
+most this share of σ: n ≥ 1 / (2 × 0.10²) = 50 returns, about four minutes of 5-second samples.
+A colder estimate (12 returns: ±20 %) prices every market off by more than the edge threshold."""
+WARM_RETURNS = math.ceil(1 / (2 * WARM_RELATIVE_ERROR**2))
+
 
 class RealizedVolatility:
     def __init__(
@@ -21,7 +27,7 @@ class RealizedVolatility:
         *,
         sample_seconds: float = 5.0,
         window_seconds: float = 900.0,
-        min_returns: int = 12,
+        min_returns: int = WARM_RETURNS,
     ) -> None:
         if sample_seconds <= 0 or window_seconds < sample_seconds:
             raise InvalidModelInput("need 0 < sample_seconds ≤ window_seconds")
