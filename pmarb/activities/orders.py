@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from pmarb.domain.market import VenueId
 from pmarb.domain.orders import OrderRequest, OrderState, OrderStatus, TimeInForce
+from pmarb.domain.parity import Outcome
 from pmarb.lifecycle.drive import perform_awaiting
 from pmarb.lifecycle.fills import UnknownOrderError, wait_for_fill
 from pmarb.lifecycle.messages import (
@@ -38,6 +39,7 @@ from pmarb.lifecycle.steps import (
     FillWaitStep,
     LookUpOrder,
     ReadBestBid,
+    ReadFairValue,
     RefreshOrders,
     SendOrder,
     UnwindStep,
@@ -82,13 +84,29 @@ def _recall(venue: Venue, order: OrderRequest) -> None:
         recall(order)
 
 
+FairValueReader = Callable[[VenueId, str, Outcome], Decimal | None]
+"""The model's fair probability of an outcome in a market now (None: cannot price it)."""
+
+
+def _no_fair_values(venue: VenueId, market_id: str, outcome: Outcome) -> Decimal | None:
+    return None
+
+
 class OrderActivities:
     def __init__(
-        self, venues: Mapping[VenueId, Venue], pool: AsyncConnectionPool[Any], *, paper: bool
+        self,
+        venues: Mapping[VenueId, Venue],
+        pool: AsyncConnectionPool[Any],
+        *,
+        paper: bool,
+        fair_value: FairValueReader = _no_fair_values,
     ) -> None:
         self._venues = venues
         self._pool = pool
         self._paper = paper
+        # Where the oracle feeds run (the market-data worker), a guarded resting order is
+        # cancelled once fair value turns against it; elsewhere the guard never trips.
+        self._fair_value = fair_value
 
     def _venue(self, venue: VenueId) -> Venue:
         found = self._venues.get(venue)
@@ -227,7 +245,7 @@ class OrderActivities:
         await self._recall(venue, request.client_order_id)
         filled = ""
 
-        async def perform(step: FillWaitStep) -> OrderOutcome | None:
+        async def perform(step: FillWaitStep) -> OrderOutcome | Decimal | None:
             nonlocal filled
             if isinstance(step, LookUpOrder):
                 state = await venue.get_order(step.client_order_id)
@@ -235,6 +253,8 @@ class OrderActivities:
                     return None
                 filled = str(state.filled_size)
                 return await self._apply("", state)
+            if isinstance(step, ReadFairValue):
+                return self._fair_value(step.venue, step.market_id, step.outcome)
             activity.heartbeat(filled)
             await _poll_pause(step.duration.total_seconds())
             return None

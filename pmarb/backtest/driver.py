@@ -57,6 +57,7 @@ from pmarb.lifecycle.steps import (
     Pause,
     PlaceOrders,
     ReadBestBid,
+    ReadFairValue,
     RecordUnpursued,
     RefreshOrders,
     SendOrder,
@@ -278,6 +279,8 @@ class ReplayOrders:
         def perform(step: FillWaitStep) -> Waits:
             if isinstance(step, LookUpOrder):
                 return self.look_up(step.client_order_id)
+            if isinstance(step, ReadFairValue):
+                return self.exchange.fair_value(step.venue, step.market_id, step.outcome)
             yield Idle(step.duration.total_seconds())
             return None
 
@@ -364,8 +367,7 @@ class ReplayDriver:
             yield Idle(step.duration.total_seconds())
             return None
         if isinstance(step, WaitForFill):
-            request = WaitForFillInput(step.client_order_id, step.order.venue, step.deadline)
-            return (yield from orders.wait_for_fill(request))
+            return (yield from orders.wait_for_fill(step.request()))
         if isinstance(step, CancelOrder):
             return (yield from orders.cancel(step.client_order_id))
         if isinstance(step, Unwind):

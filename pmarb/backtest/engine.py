@@ -58,14 +58,13 @@ from pmarb.domain.bid import Bid
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import Opportunity, OpportunityKind
-from pmarb.domain.oracle import OracleTick
 from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.risk import RiskLimits
 from pmarb.lifecycle.messages import TradeOutcome
 from pmarb.lifecycle.program import LifecycleResult, OpportunityLifecycle
 from pmarb.lifecycle.steps import CloseTrade
 from pmarb.oracles.fair_value.live import LiveFairValues
-from pmarb.recording.replay import oracle_tick
+from pmarb.recording.replay import known_oracle_tick
 from pmarb.risk.rules import Exposure, GuardState, LegExposure, RiskReason
 from pmarb.scanner.detectors import MatchedPair
 from pmarb.scanner.scanner import Scanner
@@ -253,11 +252,8 @@ class Backtest:
         self.exchange = ReplayExchange(
             dataset.markets, self.clock, max_book_age=limits.stale_quote_seconds
         )
-        self.fair_values = LiveFairValues(
-            FAIR_VALUE_PROXIES,
-            max_age_seconds=limits.stale_quote_seconds,
-            clock=self.clock.now,
-        )
+        self.fair_values = replay_fair_values(limits, self.clock)
+        self.exchange.fair_values = self.fair_values
         self.scanner = Scanner(
             self.exchange.stores,
             self._detected,
@@ -347,7 +343,7 @@ class Backtest:
         elif isinstance(event, FeedHeartbeat):
             self.exchange.heartbeat(event)
         elif isinstance(event, OracleUpdate):
-            tick = _tick(event)
+            tick = known_oracle_tick(event)
             if tick is not None:
                 self.fair_values.observe(tick)
                 self.scanner.on_oracle_update(tick.series)
@@ -753,12 +749,11 @@ class _Books:
         self.engine.close(self.decision, step, outcome)
 
 
-def _tick(event: OracleUpdate) -> OracleTick | None:
-    """A recorded oracle row as the live feeds' tick (a source pmarb does not know is skipped)."""
-    try:
-        return oracle_tick(event)
-    except ValueError:
-        return None
+def replay_fair_values(limits: RiskLimits, clock: ReplayClock) -> LiveFairValues:
+    """The live fair-value models on the replay's clock, as the market-data worker runs them."""
+    return LiveFairValues(
+        FAIR_VALUE_PROXIES, max_age_seconds=limits.stale_quote_seconds, clock=clock.now
+    )
 
 
 def trades(decisions: list[Decision]) -> Iterator[Decision]:

@@ -37,6 +37,7 @@ from pmarb.domain.timing import order_delay
 from pmarb.feeds.health import FeedHealth
 from pmarb.lifecycle.messages import OrderOutcome, OrderToSend, outcome_of
 from pmarb.recording.replay import feed_alive, load_snapshot, replay_store
+from pmarb.scanner.scanner import FairValueSource
 from pmarb.store.orders import LedgerOrder
 from pmarb.venues.base import MarketResolution, OrderRejectedError
 from pmarb.venues.paper.venue import PaperConfig, PaperVenue
@@ -173,12 +174,22 @@ class ReplayExchange:
         self._sent: dict[str, _Sent] = {}
         self._by_workflow: dict[str, list[str]] = {}
         self._rejected: dict[str, OrderState] = {}  # refusals never reach the paper venue
+        self.fair_values: FairValueSource | None = None  # set by whoever replays the oracles
 
     # -- data ------------------------------------------------------------------------------
 
     def apply(self, update: BookUpdate) -> None:
         """Load one recorded top-N snapshot as the instrument's whole book."""
         load_snapshot(self.stores[update.venue], update)
+
+    def fair_value(self, venue: VenueId, market_id: str, outcome: Outcome) -> Decimal | None:
+        """The model's fair probability of ``outcome`` now, from the replay's fair values (what
+        the live order activities read from the scanner's); None without them."""
+        market = self.markets.get((venue, market_id))
+        if market is None or self.fair_values is None:
+            return None
+        quote = self.fair_values.fair_value(market)
+        return None if quote is None else quote.of(outcome)
 
     def heartbeat(self, beat: FeedHeartbeat) -> None:
         """The venue's feed was alive: its valid books are current as of now."""

@@ -56,13 +56,14 @@ from pmarb.backtest.driver import (
     replay_risk_check,
     trade_outcome,
 )
-from pmarb.backtest.engine import BacktestConfig, BacktestResult, Decision
+from pmarb.backtest.engine import BacktestConfig, BacktestResult, Decision, replay_fair_values
 from pmarb.backtest.events import (
     NANOS,
     BookUpdate,
     Dataset,
     Event,
     FeedHeartbeat,
+    OracleUpdate,
     Resolution,
     to_datetime,
 )
@@ -83,6 +84,8 @@ from pmarb.lifecycle.messages import (
 )
 from pmarb.lifecycle.program import LifecycleResult, OpportunityLifecycle
 from pmarb.lifecycle.steps import CloseTrade
+from pmarb.oracles.fair_value.live import LiveFairValues
+from pmarb.recording.replay import known_oracle_tick
 from pmarb.strategies.allocator import STRATEGIES
 from pmarb.strategies.base import BidContext, SizingLimits, StrategyBudget
 from pmarb.venues.store import FEED_KEY
@@ -115,6 +118,7 @@ class _Session:
     latencies: list[float]
     resolutions: dict[tuple[str, str], int]
     limits: RiskLimits
+    fair_values: LiveFairValues | None = None
     pending: Event | None = None
     server_mark: datetime | None = None
     started: float = 0.0
@@ -145,6 +149,10 @@ class _Session:
                     self.exchange.health[event.venue].record_message(FEED_KEY)
             elif isinstance(event, FeedHeartbeat):
                 self.exchange.heartbeat(event)
+            elif isinstance(event, OracleUpdate) and self.fair_values is not None:
+                tick = known_oracle_tick(event)
+                if tick is not None:
+                    self.fair_values.observe(tick)
             elif isinstance(event, Resolution):
                 self.exchange.resolve(event)
         self.clock.ns = max(self.clock.ns, to_ns)
@@ -260,6 +268,10 @@ class ReplayActivities:
         exchange = ReplayExchange(
             self.dataset.markets, clock, max_book_age=self.limits.stale_quote_seconds
         )
+        # The same oracle ticks as the engine's, so a guarded resting order sees the same fair
+        # values there and here.
+        fair_values = replay_fair_values(self.limits, clock)
+        exchange.fair_values = fair_values
         legs: set[str] = set()
         for leg in decision.opportunity.legs:
             book_id, _ = exchange.stores[leg.venue].primary(leg.instrument_id)
@@ -273,6 +285,7 @@ class ReplayActivities:
             latencies=list(latencies),
             resolutions=self.resolutions,
             limits=self.limits,
+            fair_values=fair_values,
         )
         session.advance(decision.decided_ns)
         self.sessions[decision.workflow_id] = session
@@ -573,7 +586,7 @@ async def _through_workflow(
             decision.opportunity,
             budgets,
             queue,
-            limits.per_market_limit,
+            sizing=SizingLimits.of(limits),
             search_attributes=False,
         ),
         id=decision.workflow_id,

@@ -63,6 +63,9 @@ class Bid:
     hedge_window_seconds: float | None = None
     exit_price: Decimal | None = None
     time_stop_seconds: float | None = None
+    # A resting bid is cancelled once the fair value of what it buys falls below this: the
+    # price at which resting there stops paying.
+    fair_value_floor: Decimal | None = None
 
     @property
     def capital(self) -> Decimal:

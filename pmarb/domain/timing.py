@@ -24,15 +24,56 @@ limit orders are never held):
 
 The paper venue, the simulator and the backtest apply the same hold: the order matches against
 the book as of its arrival plus the delay, and cannot be cancelled meanwhile.
+
+Good-til-date orders (checked 2026-12): Polymarket's GTD order "expire[s] one minute before
+[its] stated expiration as a security threshold. To set an effective lifetime of N seconds, use
+now + 60 + N. In addition, the expiration must be at least 3 minutes in the future — orders
+expiring sooner are rejected — so the minimum effective lifetime is about two minutes"
+(docs.polymarket.com/trading/place-orders; the SDKs py-sdk#134 and ts-sdk#175 enforce the same
+180 s minimum). pmarb's orders carry the moment they should stop working
+(:func:`gtd_expiration` turns it into the field a venue wants). Kalshi's ``expiration_time``
+(unix seconds, with ``good_till_canceled``) is when the order stops, any future time.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from pmarb.domain.market import Market
+from pmarb.domain.market import Market, VenueId
 
 POLYMARKET_UP_DOWN_TAKER_DELAY = 0.25  # seconds; see the module docstring
+POLYMARKET_GTD_SECURITY_THRESHOLD = timedelta(minutes=1)
+POLYMARKET_GTD_MIN_AHEAD = timedelta(minutes=3)
+GTD_TOO_SOON = "invalid expiration: a GTD order must expire at least 3 minutes in the future"
+
+
+def gtd_expiration(venue: VenueId, stops_at: datetime) -> datetime:
+    """The expiration to send so that a GTD order stops working at ``stops_at``."""
+    if venue is VenueId.POLYMARKET:
+        return stops_at + POLYMARKET_GTD_SECURITY_THRESHOLD
+    return stops_at
+
+
+def min_gtd_lifetime(venue: VenueId) -> timedelta:
+    """The shortest working life the venue accepts for a GTD order."""
+    if venue is VenueId.POLYMARKET:
+        return POLYMARKET_GTD_MIN_AHEAD - POLYMARKET_GTD_SECURITY_THRESHOLD
+    return timedelta(0)
+
+
+def gtd_refusal(venue: VenueId, stops_at: datetime, now: datetime) -> str | None:
+    """Why the venue would refuse a GTD order meant to stop at ``stops_at``, or None."""
+    if stops_at <= now:
+        return "a GTD order needs a future expiration"
+    if (
+        venue is VenueId.POLYMARKET
+        and gtd_expiration(venue, stops_at) < now + POLYMARKET_GTD_MIN_AHEAD
+    ):
+        return GTD_TOO_SOON
+    return None
+
+
 DELAYED_CANCEL_REFUSED = "cannot cancel because the order is in pending/delayed status"
 
 

@@ -66,11 +66,22 @@ class CancelInput:
 
 
 @dataclass(frozen=True)
+class FairValueGuard:
+    """Stop waiting for a resting buy once the fair value of its outcome falls below
+    ``floor``: the order no longer pays if it fills."""
+
+    market_id: str
+    outcome: Outcome
+    floor: Decimal
+
+
+@dataclass(frozen=True)
 class WaitForFillInput:
     client_order_id: str
     venue: VenueId
     deadline: datetime
     poll_seconds: float = FILL_POLL.total_seconds()
+    guard: FairValueGuard | None = None
 
 
 @dataclass(frozen=True)

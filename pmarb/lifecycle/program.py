@@ -32,6 +32,7 @@ from pmarb.domain.opportunity import Opportunity
 from pmarb.domain.orders import OrderPurpose, TimeInForce, client_order_id
 from pmarb.domain.parity import Side
 from pmarb.lifecycle.messages import (
+    FairValueGuard,
     OrderOutcome,
     OrderToSend,
     SettledMarket,
@@ -296,8 +297,13 @@ class OpportunityLifecycle:
         self._register("unwind", order)
         self._register("cancel", order)
         (outcome,) = yield from self._place(bid, (order,), OrderPurpose.OPEN)
+        guard = (
+            None
+            if bid.fair_value_floor is None
+            else FairValueGuard(order.market_id, order.outcome, bid.fair_value_floor)
+        )
         if not outcome.status.terminal:
-            outcome = yield WaitForFill(order, outcome.client_order_id, bid.valid_until)
+            outcome = yield WaitForFill(order, outcome.client_order_id, bid.valid_until, guard)
         if not outcome.status.terminal:
             cancelled: OrderOutcome | None = yield CancelOrder(outcome.client_order_id)
             outcome = cancelled or outcome

@@ -13,7 +13,14 @@ from decimal import Decimal
 from pmarb.domain.bid import Bid, PlannedOrder
 from pmarb.domain.market import VenueId
 from pmarb.domain.orders import OrderPurpose
-from pmarb.lifecycle.messages import OrderToSend, SettledMarket, UnwindInput
+from pmarb.domain.parity import Outcome
+from pmarb.lifecycle.messages import (
+    FairValueGuard,
+    OrderToSend,
+    SettledMarket,
+    UnwindInput,
+    WaitForFillInput,
+)
 
 # -- the lifecycle's steps ------------------------------------------------------------------
 
@@ -74,6 +81,13 @@ class WaitForFill:
     order: PlannedOrder
     client_order_id: str
     deadline: datetime
+    guard: FairValueGuard | None = None
+
+    def request(self) -> WaitForFillInput:
+        """What the driver's wait performs (the activity's input live)."""
+        return WaitForFillInput(
+            self.client_order_id, self.order.venue, self.deadline, guard=self.guard
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,5 +183,15 @@ class SendOrder:
     order: OrderToSend
 
 
-FillWaitStep = LookUpOrder | Pause
+@dataclass(frozen=True, slots=True)
+class ReadFairValue:
+    """Answers the model's fair probability of ``outcome`` in the market now, or None when it
+    cannot price it (stale feed, cold estimate, unknown market)."""
+
+    venue: VenueId
+    market_id: str
+    outcome: Outcome
+
+
+FillWaitStep = LookUpOrder | Pause | ReadFairValue
 UnwindStep = RefreshOrders | ReadBestBid | SendOrder | Pause

@@ -87,6 +87,15 @@ def oracle_tick(update: OracleUpdate) -> OracleTick:
     )
 
 
+def known_oracle_tick(update: OracleUpdate) -> OracleTick | None:
+    """The domain tick of a recorded oracle row, or None for a source or kind this pmarb does
+    not know (nothing prices on it)."""
+    try:
+        return oracle_tick(update)
+    except ValueError:
+        return None
+
+
 class ReplayScanner:
     """The live scanner and fair values driven by a recording's events and clock."""
 
@@ -204,10 +213,9 @@ class ReplayScanner:
                 if pending:
                     self._apply_books(pending)
                     pending = []
-                try:
-                    tick = oracle_tick(event)
-                except ValueError:
-                    continue  # a source or kind this pmarb does not know: nothing prices on it
+                tick = known_oracle_tick(event)
+                if tick is None:
+                    continue
                 self.fair_values.observe(tick)
                 self.scanner.on_oracle_update(tick.series)
         if pending:

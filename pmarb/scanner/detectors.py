@@ -52,6 +52,10 @@ class FairValueQuote:
     stdev: Decimal
     observed_at: datetime
 
+    def of(self, outcome: Outcome) -> Decimal:
+        """The probability that ``outcome`` settles true."""
+        return self.probability if outcome is Outcome.YES else ONE - self.probability
+
 
 def signature(kind: OpportunityKind, parts: Sequence[str]) -> str:
     """What identifies one situation: its kind and the instruments it buys. Prices are left out

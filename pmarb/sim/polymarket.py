@@ -29,7 +29,12 @@ from pmarb.domain.market import VenueId
 from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.orders import OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side
-from pmarb.domain.timing import DELAYED_CANCEL_REFUSED
+from pmarb.domain.timing import (
+    DELAYED_CANCEL_REFUSED,
+    GTD_TOO_SOON,
+    POLYMARKET_GTD_MIN_AHEAD,
+    POLYMARKET_GTD_SECURITY_THRESHOLD,
+)
 from pmarb.sim.eip712 import EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, OrderHashError, order_hash
 from pmarb.sim.exchange import (
     ARRIVAL,
@@ -873,7 +878,15 @@ class PolymarketVenue:
             )
         expires_at_ms = None
         if tif is TimeInForce.GTD:
-            expires_at_ms = int(str(order.get("expiration", "0"))) * 1000
+            # docs.polymarket.com/trading/place-orders: the expiration must be at least 3
+            # minutes ahead, and the order stops working one minute before it.
+            expiration_ms = int(str(order.get("expiration", "0"))) * 1000
+            ahead = POLYMARKET_GTD_MIN_AHEAD.total_seconds() * 1000
+            if expiration_ms < self.exchange.clock_ms() + ahead:
+                raise OrderError("invalid_expiration", GTD_TOO_SOON)
+            expires_at_ms = expiration_ms - int(
+                POLYMARKET_GTD_SECURITY_THRESHOLD.total_seconds() * 1000
+            )
         post_only = bool(payload.get("postOnly", False))
         return Ticket(
             venue=VenueId.POLYMARKET,

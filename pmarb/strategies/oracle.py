@@ -17,6 +17,7 @@ f* on 0.60 is 0.20, a quarter of it is 5 % = $25, capped at $10 of stake: 20 con
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from pmarb.domain.bid import Bid, ExecutionStyle
@@ -24,6 +25,7 @@ from pmarb.domain.money import ONE, ZERO
 from pmarb.domain.opportunity import Opportunity, OpportunityKind, OpportunityLeg
 from pmarb.domain.orders import TimeInForce
 from pmarb.domain.parity import Side
+from pmarb.domain.timing import min_gtd_lifetime
 from pmarb.lifecycle.timing import DEFAULT_TIME_STOP
 from pmarb.strategies.base import (
     SIZE_STEP,
@@ -58,6 +60,13 @@ class OraclePatientParams:
     fill_probability: Decimal = Decimal("0.4")
     min_profit: Decimal = Decimal("0.05")
     kelly: KellySizing = KellySizing()
+    # How long the order rests (never less than the venue lets a GTD order live:
+    # pmarb.domain.timing.min_gtd_lifetime), and how close to the market's resolution it may.
+    rest_seconds: float = 180.0
+    close_margin_seconds: float = 120.0
+    # Cancelled once fair value falls below the limit plus the fee plus this: resting there
+    # would no longer pay.
+    cancel_below_edge: Decimal = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +173,8 @@ def oracle_patient(
     context: BidContext,
     params: OraclePatientParams = OraclePatientParams(),
 ) -> Bid | None:
-    """Rest a limit order inside the quote until the opportunity expires."""
+    """Rest a post-only limit order inside the quote for a few minutes, cancelled early when
+    fair value turns against it; never into the market's last minutes."""
     found = _single_buy_leg(opportunity)
     if found is None:
         return None
@@ -187,6 +197,12 @@ def oracle_patient(
     profit = edge * size * params.fill_probability
     if profit < params.min_profit:
         return None
+    rest = max(timedelta(seconds=params.rest_seconds), min_gtd_lifetime(leg.venue))
+    # From the detection, not the clock: the same bid whichever driver (and clock) decides it.
+    until = opportunity.detected_at + rest
+    resolves = opportunity.resolves_at
+    if resolves is not None and until > resolves - timedelta(seconds=params.close_margin_seconds):
+        return None
     return Bid(
         strategy="oracle-patient",
         style=ExecutionStyle.RESTING,
@@ -194,7 +210,8 @@ def oracle_patient(
         size=size,
         expected_profit=profit,
         max_loss=order.cash_needed,
-        valid_until=opportunity.expires_at,
+        valid_until=until,
+        fair_value_floor=limit + fee / size + params.cancel_below_edge,
     )
 
 

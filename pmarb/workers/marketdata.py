@@ -307,7 +307,9 @@ class MarketDataService:
             adapter.store.add_listener(self.scanner.listener_for(venue_id))
         self._start_recording(self._pairs)
         runners = self._feeds()
-        orders = OrderActivities(self.venues, self.pool, paper=settings.paper)
+        orders = OrderActivities(
+            self.venues, self.pool, paper=settings.paper, fair_value=self._fair_value_of
+        )
         risk = RiskActivities(self.pool, settings.risk)
         record = RecordActivities(self.pool)
         worker = Worker(
@@ -450,6 +452,12 @@ class MarketDataService:
         if market is None:
             return f"{market_id}:{outcome.value}"
         return market.yes_instrument_id if outcome is Outcome.YES else market.no_instrument_id
+
+    def _fair_value_of(self, venue: VenueId, market_id: str, outcome: Outcome) -> Decimal | None:
+        """The fair probability of ``outcome`` in the market now, as the scanner prices it."""
+        market = self.markets.get((venue, market_id))
+        quote = None if market is None else self.fair_values.fair_value(market)
+        return None if quote is None else quote.of(outcome)
 
     def _market_of(self, venue: VenueId, instrument_id: str) -> str | None:
         for (market_venue, market_id), market in self.markets.items():

@@ -34,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         OrderOutcome,
         PlaceOrdersInput,
         SettlementInput,
-        WaitForFillInput,
     )
     from pmarb.lifecycle.program import (
         Interruption,
@@ -165,7 +164,7 @@ class OpportunityWorkflow:
             wait = max(step.deadline - workflow.now(), FILL_WAIT_MINIMUM)
             return await workflow.execute_activity_method(
                 OrderActivities.wait_for_fill,
-                WaitForFillInput(step.client_order_id, step.order.venue, step.deadline),
+                step.request(),
                 task_queue=request.orders_task_queue,
                 start_to_close_timeout=wait + FILL_WAIT_GRACE,
                 heartbeat_timeout=FILL_WAIT_HEARTBEAT,

@@ -1,3 +1,5 @@
+from dataclasses import replace
+from datetime import timedelta
 from decimal import ROUND_FLOOR
 from decimal import Decimal as D
 
@@ -5,7 +7,12 @@ from pmarb.domain.bid import ExecutionStyle
 from pmarb.domain.orders import TimeInForce
 from pmarb.strategies.arbitrage import atomic_arb, leg_and_hedge
 from pmarb.strategies.base import BidContext, affordable_size
-from pmarb.strategies.oracle import mean_reversion, oracle_patient, oracle_sniper
+from pmarb.strategies.oracle import (
+    OraclePatientParams,
+    mean_reversion,
+    oracle_patient,
+    oracle_sniper,
+)
 from tests.strategies.builders import KALSHI_FEES, NOW, bundle, oracle
 
 RICH = BidContext(budget=D("10000"), now=NOW)
@@ -121,3 +128,20 @@ def test_no_oracle_bet_when_the_edge_is_inside_the_models_uncertainty() -> None:
     # Fair 0.56 ± 0.05 against 0.50: the cautious 0.51 does not cover the fee.
     assert oracle_sniper(oracle("0.50", "0.56", stdev="0.05"), context) is None
     assert oracle_sniper(oracle("0.50", "0.56", stdev="0.005"), context) is not None
+
+
+def test_oracle_patient_rests_for_minutes_and_gives_up_where_it_stops_paying() -> None:
+    bid = oracle_patient(oracle("0.50", "0.60"), RICH)
+    assert bid is not None
+    order = bid.orders[0]
+    assert bid.valid_until == NOW + timedelta(seconds=OraclePatientParams().rest_seconds)
+    fee_per_unit = order.expected_fee / order.size
+    assert bid.fair_value_floor == order.limit_price + fee_per_unit + D("0.01")
+    assert order.limit_price < bid.fair_value_floor < D("0.60")
+
+
+def test_oracle_patient_does_not_rest_into_the_markets_last_minutes() -> None:
+    soon = replace(oracle("0.50", "0.60"), resolves_at=NOW + timedelta(minutes=4))
+    assert oracle_patient(soon, RICH) is None
+    later = replace(oracle("0.50", "0.60"), resolves_at=NOW + timedelta(minutes=6))
+    assert oracle_patient(later, RICH) is not None

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -16,10 +17,11 @@ import pytest
 from pmarb.domain.market import Market, VenueId
 from pmarb.domain.orders import OrderRequest, OrderStatus, TimeInForce
 from pmarb.domain.parity import Outcome, Side
+from pmarb.domain.timing import gtd_refusal
 from pmarb.feeds.backoff import Backoff
 from pmarb.feeds.websocket import WebSocketFeed
 from pmarb.sim import Simulator
-from pmarb.venues.base import RetryableVenueError
+from pmarb.venues.base import OrderRejectedError, RetryableVenueError
 from pmarb.venues.kalshi.adapter import KalshiConfig, KalshiVenue
 from pmarb.venues.polymarket.adapter import PolymarketConfig, PolymarketVenue
 from pmarb.venues.store import BookStore
@@ -288,3 +290,30 @@ async def test_rest_books_for_both_outcomes_equal_the_simulator() -> None:
             resolution = await venue.market_resolution(markets[0].market_id)
             assert not resolution.resolved
             await venue.aclose()
+
+
+async def test_polymarket_gtd_orders_live_as_long_as_the_venue_lets_them() -> None:
+    keys = make_keys()
+    async with simulator(keys) as sim:
+        venue = polymarket(sim, keys)
+        market = (await venue.discover_markets())[0]
+        now = datetime.fromtimestamp(sim.exchange.clock_ms() / 1000, UTC)
+
+        def gtd(cid: str, lifetime: float) -> OrderRequest:
+            order = poly_order(market, cid, now)
+            ends = now + timedelta(seconds=lifetime)
+            return replace(order, time_in_force=TimeInForce.GTD, expires_at=ends)
+
+        # Under two minutes of working life is an expiration under three minutes ahead.
+        with pytest.raises(OrderRejectedError, match="at least 3 minutes"):
+            await venue.place_order(gtd("opp-gtd:short", 100))
+        assert gtd_refusal(VenueId.POLYMARKET, now + timedelta(seconds=100), now) is not None
+        state = await venue.place_order(gtd("opp-gtd:ok", 150))
+        assert state.status is OrderStatus.OPEN
+        sim.advance(145)
+        assert (await venue.get_order("opp-gtd:ok")).status is OrderStatus.OPEN  # type: ignore[union-attr]
+        sim.advance(10)  # it stops when asked to, a minute before the expiration it carries
+        ended = await venue.get_order("opp-gtd:ok")
+        assert ended is not None and ended.filled_size == 0
+        assert ended.status is OrderStatus.CANCELLED  # Polymarket lists it CANCELED
+        await venue.aclose()

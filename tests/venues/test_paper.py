@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
@@ -231,3 +233,25 @@ async def test_balance_and_holdings_limit_orders() -> None:
     assert (await h.paper.place_order(order("small", "10", "0.44"))).filled_size == D("10")
     assert len(await h.paper.fills()) == 1, "the same client order id is the same order"
     assert h.paper.paper is True
+
+
+async def test_a_good_til_date_order_expires_when_its_time_comes() -> None:
+    h = Harness()
+    now = datetime.fromtimestamp(h.clock.now, UTC)
+    resting = replace(
+        order("gtd", "10", "0.30", tif=TimeInForce.GTC),
+        time_in_force=TimeInForce.GTD,
+        expires_at=now + timedelta(seconds=60),
+    )
+    state = await h.paper.place_order(resting)
+    assert state.status is OrderStatus.OPEN
+    assert await h.paper.balance() < D("1000"), "its cost is reserved while it rests"
+    h.clock.now += 30
+    assert (await h.paper.get_order("gtd")).status is OrderStatus.OPEN  # type: ignore[union-attr]
+    h.clock.now += 31
+    ended = await h.paper.get_order("gtd")
+    assert ended is not None and ended.status is OrderStatus.EXPIRED and ended.filled_size == 0
+    assert await h.paper.balance() == D("1000"), "the reservation is released"
+    past = replace(resting, client_order_id="late", expires_at=now)
+    with pytest.raises(OrderRejectedError, match="future expiration"):
+        await h.paper.place_order(past)

@@ -39,7 +39,7 @@ from pmarb.domain.orders import Fill, OrderRequest, OrderState, OrderStatus, Tim
 from pmarb.domain.parity import Outcome, Side
 from pmarb.domain.positions import Position
 from pmarb.domain.risk import DEFAULT_STALE_QUOTE_SECONDS
-from pmarb.domain.timing import DELAYED_CANCEL_REFUSED, order_delay
+from pmarb.domain.timing import DELAYED_CANCEL_REFUSED, gtd_refusal, order_delay
 from pmarb.venues.base import MarketResolution, OrderRejectedError, StaleBookError, Venue
 from pmarb.venues.store import BookStore
 
@@ -172,6 +172,10 @@ class PaperVenue:
         market = self._markets.get(order.market_id)
         if market is None:
             raise OrderRejectedError(self.venue_id, "unknown_market", f"{order.market_id} unknown")
+        if order.time_in_force is TimeInForce.GTD and order.expires_at is not None:
+            refused = gtd_refusal(self.venue_id, order.expires_at, self._now())
+            if refused is not None:
+                raise OrderRejectedError(self.venue_id, "invalid_expiration", refused)
         await self._sleep(self.config.latency)
         side = "asks" if order.side is Side.BUY else "bids"
         marketable = self._marketable(order, side)
@@ -356,8 +360,30 @@ class PaperVenue:
 
     # ------------------------------------------------------------------------------ book events
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._wall_clock(), UTC)
+
+    def _expire(self, paper: _PaperOrder) -> bool:
+        """End a good-til-date order whose time has come, as the venue would; True if it did."""
+        expires_at = paper.request.expires_at
+        if (
+            paper.request.time_in_force is not TimeInForce.GTD
+            or expires_at is None
+            or paper.status.terminal
+            or paper.held
+            or self._now() < expires_at
+        ):
+            return False
+        paper.status, paper.reason = OrderStatus.EXPIRED, "expired"
+        self._cash += paper.reserved
+        paper.reserved = ZERO
+        return True
+
     def _on_book_update(self, instrument_id: str) -> None:
         """A resting order fills when the live book trades through its limit."""
+        for paper in self._orders.values():
+            if paper.request.instrument_id == instrument_id:
+                self._expire(paper)
         waiting = [
             paper
             for paper in self._orders.values()
@@ -401,7 +427,10 @@ class PaperVenue:
 
     async def get_order(self, client_order_id: str) -> OrderState | None:
         paper = self._orders.get(client_order_id)
-        return self._restored.get(client_order_id) if paper is None else paper.state()
+        if paper is None:
+            return self._restored.get(client_order_id)
+        self._expire(paper)
+        return paper.state()
 
     async def cancel_order(self, client_order_id: str) -> OrderState:
         paper = self._orders.get(client_order_id)

@@ -17,6 +17,7 @@ does); the EIP-712 struct, domain and signature come from the SDK's V2 exchange 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -37,8 +38,10 @@ from py_clob_client_v2.order_utils.model.signature_type_v2 import (  # type: ign
 )
 from py_clob_client_v2.signer import Signer  # type: ignore[import-untyped]
 
+from pmarb.domain.market import VenueId
 from pmarb.domain.orders import OrderRequest, TimeInForce
 from pmarb.domain.parity import Side
+from pmarb.domain.timing import gtd_expiration
 from pmarb.venues.base import OrderRejectedError
 
 BASE_UNITS = Decimal(1_000_000)
@@ -117,7 +120,9 @@ class OrderSigner:
         maker_amount, taker_amount, shares = amounts(order.side, order.price, order.size, tick)
         expiration = "0"
         if order.time_in_force is TimeInForce.GTD and order.expires_at is not None:
-            expiration = str(int(order.expires_at.timestamp()))
+            # Polymarket stops a GTD order a minute before its expiration field says.
+            stops = gtd_expiration(VenueId.POLYMARKET, order.expires_at)
+            expiration = str(math.ceil(stops.timestamp()))
         signer_address = (
             self.funder if self.signature_type == SignatureTypeV2.POLY_1271 else self.address
         )
