@@ -63,6 +63,7 @@ from pmarb.store.feed_health import publish_feed_health
 from pmarb.store.markets import get_markets, upsert_markets
 from pmarb.store.matches import list_matches
 from pmarb.store.portfolio import record_valuation, value_ledger
+from pmarb.store.risk import current_limits
 from pmarb.store.risk_state import read_halt_state
 from pmarb.store.tournament import latest_allocations
 from pmarb.strategies.allocator import equal_budgets
@@ -630,8 +631,8 @@ class MarketDataService:
         """Value the ledger at the live books (:mod:`pmarb.domain.portfolio`), keep the marks
         and a snapshot; tell the guardian when the value moved materially."""
         assert self.pool is not None
-        bankroll = self.settings.risk.bankroll
         async with self.pool.connection() as conn:
+            bankroll = (await current_limits(conn, self.settings.risk)).bankroll
             valuation = await value_ledger(conn, self._mark, bankroll=bankroll)
             await record_valuation(conn, valuation)
         value = valuation.value
