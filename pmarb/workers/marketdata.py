@@ -334,7 +334,7 @@ class MarketDataService:
             self._every(stop, BUDGET_REFRESH_SECONDS, self._refresh_budgets),
             self._every(stop, PAIR_REFRESH_SECONDS, self._refresh_pairs),
             self._every(stop, HEALTH_PUBLISH_SECONDS, self._publish_health),
-            self._every(stop, VALUATION_SECONDS, self._value_portfolio),
+            self._every(stop, VALUATION_SECONDS, self.value_portfolio),
             self._every(stop, RECONCILE_SECONDS, self._reconcile, first_after=RECONCILE_SECONDS),
         ]
         if self.trade:
@@ -627,7 +627,7 @@ class MarketDataService:
                 conn, snapshots, stale, {health.name: is_stale for health, is_stale in states}
             )
 
-    async def _value_portfolio(self) -> None:
+    async def value_portfolio(self) -> None:
         """Value the ledger at the live books (:mod:`pmarb.domain.portfolio`), keep the marks
         and a snapshot; tell the guardian when the value moved materially."""
         assert self.pool is not None
