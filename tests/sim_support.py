@@ -46,8 +46,8 @@ def make_keys() -> Keys:
 
 @asynccontextmanager
 async def simulator(keys: Keys, **overrides: object) -> AsyncIterator[Simulator]:
+    overrides.setdefault("seed", 11)
     config = SimConfig(
-        seed=11,
         kalshi_public_key_pem=keys.kalshi_public,
         kalshi_key_id="kalshi-key-1",
         polymarket_api_key=keys.poly_credentials.api_key,

@@ -175,8 +175,11 @@ def positions(
             _money(p["realized_pnl"], signed=True),
         )
     console.print(table)
-    note = f" ({data['unmarked']} without a mark)" if data["unmarked"] else ""
-    console.print(f"unrealised P&L {_money(data['unrealized_pnl'], signed=True)}{note}")
+    note = f" ({data['unmarked']} at cost: no book)" if data["unmarked"] else ""
+    console.print(
+        f"worth {_money(data['value'])} at their marks, unrealised P&L "
+        f"{_money(data['unrealized_pnl'], signed=True)}{note}"
+    )
 
 
 def strategies(

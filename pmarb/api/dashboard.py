@@ -193,7 +193,7 @@ async def portfolio_page(
 ) -> HTMLResponse:
     portfolio = await views.portfolio(pool, temporal, settings, hours)
     # The SVG is built from numbers and escaped timestamps only.
-    chart = Markup(portfolio_chart(portfolio.series, portfolio.bankroll))
+    chart = Markup(portfolio_chart(portfolio.series, portfolio.starting_balance))
     return await _page(
         request,
         "portfolio.html",

@@ -15,8 +15,11 @@ from prometheus_client.core import (
 )
 from psycopg_pool import AsyncConnectionPool
 
+from pmarb.config import Settings
 from pmarb.store import read_models
 from pmarb.store.feed_health import read_feed_health
+from pmarb.store.portfolio import deployed_capital, value_at_kept_marks
+from pmarb.store.risk import current_limits
 from pmarb.store.risk_state import read_halt_state
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -32,7 +35,7 @@ class _Snapshot:
         yield from self._families
 
 
-async def render(pool: AsyncConnectionPool[Any]) -> bytes:
+async def render(pool: AsyncConnectionPool[Any], settings: Settings) -> bytes:
     families: list[Metric] = []
     async with pool.connection() as conn:
         trades = await read_models.trade_counts(conn)
@@ -44,6 +47,9 @@ async def render(pool: AsyncConnectionPool[Any]) -> bytes:
         halt = await read_halt_state(conn)
         alerts = await read_models.alert_counts(conn)
         snapshot = await read_models.latest_snapshot(conn)
+        limits = await current_limits(conn, settings.risk)
+        valuation = await value_at_kept_marks(conn, bankroll=limits.bankroll)
+        deployed = await deployed_capital(conn)
 
     family = CounterMetricFamily(
         "pmarb_trades", "Trades recorded, by strategy and status.", labels=["strategy", "status"]
@@ -122,12 +128,23 @@ async def render(pool: AsyncConnectionPool[Any]) -> bytes:
     for row in alerts:
         open_alerts.add_metric([row["tier"]], int(row["open"]))
     families.append(open_alerts)
+    # The portfolio as the API shows it (pmarb/domain/portfolio.py): cash + positions = value.
+    for name, help_text, amount in (
+        ("pmarb_portfolio_value", "Cash plus open positions at their marks.", valuation.value),
+        ("pmarb_portfolio_cash", "The cash ledger's sum.", valuation.cash),
+        (
+            "pmarb_portfolio_positions_value",
+            "Open positions at their marks.",
+            valuation.positions_value,
+        ),
+        ("pmarb_portfolio_pnl", "Value minus the starting balance.", valuation.pnl),
+        ("pmarb_portfolio_deployed", "Capital reserved by active lifecycles.", deployed),
+    ):
+        families.append(GaugeMetricFamily(name, help_text, float(amount)))
     if snapshot is not None:
         for name, column in (
-            ("pmarb_portfolio_value", "value"),
             ("pmarb_portfolio_high_water_mark", "high_water_mark"),
             ("pmarb_portfolio_floor", "floor"),
-            ("pmarb_portfolio_deployed", "deployed"),
         ):
             if snapshot[column] is not None:
                 families.append(

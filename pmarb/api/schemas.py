@@ -40,29 +40,54 @@ class PortfolioPoint(_Row):
     floor: Decimal | None
 
 
-class Portfolio(BaseModel):
-    value: Decimal | None = Field(
-        description="Latest value: the newest snapshot, else the guardian's."
+class MarkedPosition(BaseModel):
+    venue: str
+    market_id: str
+    outcome: str
+    instrument_id: str
+    size: Decimal
+    average_price: Decimal
+    mark: Decimal
+    mark_source: Literal["mid", "bid", "ask", "cost"] = Field(
+        description="What the mark is: the book's mid, its only side, or the average price "
+        "(cost) when there is no book."
     )
+    value: Decimal = Field(description="size × mark")
+    unrealized_pnl: Decimal = Field(description="size × (mark − average price)")
+
+
+class Portfolio(BaseModel):
+    value: Decimal = Field(
+        description="cash + positions_value: the ledger's cash plus every open position at its "
+        "mark (pmarb/domain/portfolio.py)."
+    )
+    cash: Decimal = Field(
+        description="starting_balance − what buys cost − fees + what sells raised + settlement "
+        "payouts: the sum of the ledger's cash flows."
+    )
+    positions_value: Decimal = Field(description="Σ size × mark over the open positions.")
+    starting_balance: Decimal = Field(
+        description="The paper venues' opening balances (the bankroll when there are none)."
+    )
+    pnl: Decimal = Field(description="value − starting_balance.")
+    unrealized_pnl: Decimal = Field(description="Σ size × (mark − average price).")
+    realized_pnl: Decimal = Field(description="pnl − unrealized_pnl.")
+    positions: list[MarkedPosition]
     high_water_mark: Decimal | None
     floor: Decimal | None
     headroom: Decimal | None = Field(description="Value minus floor: loss left before HALT_ALL.")
-    cash: Decimal | None
-    deployed: Decimal | None
-    unrealized_pnl: Decimal | None
+    deployed: Decimal = Field(description="Capital reserved by the active lifecycles.")
     realized_pnl_today: Decimal
-    pnl_since_start: Decimal | None
     bankroll: Decimal
     halted: bool
     halt_reason: str | None
     paused_until: datetime | None
-    source: Literal["guardian", "snapshot", "none"] = Field(
-        description="Where the value came from."
-    )
     ratchet_source: Literal["guardian", "snapshot", "none"] = Field(
         description="Where the high-water mark and floor came from (the guardian enforces them)."
     )
-    snapshot_at: datetime | None
+    snapshot_at: datetime | None = Field(
+        description="When the market-data process last valued the ledger and kept its marks."
+    )
     series: list[PortfolioPoint]
 
 
@@ -74,10 +99,11 @@ class Position(_Row):
     title: str | None
     size: Decimal
     average_price: Decimal
-    mark: Decimal | None
-    mark_source: str | None
+    mark: Decimal | None = Field(description="As the portfolio marks it; None when flat.")
+    mark_source: Literal["mid", "bid", "ask", "cost"] | None
     marked_at: datetime | None
-    unrealized_pnl: Decimal | None
+    value: Decimal = Field(description="size × mark")
+    unrealized_pnl: Decimal
     realized_pnl: Decimal
     fees: Decimal
     updated_at: datetime
@@ -85,8 +111,9 @@ class Position(_Row):
 
 class Positions(BaseModel):
     items: list[Position]
-    unrealized_pnl: Decimal = Field(description="Sum over positions with a known mark.")
-    unmarked: int = Field(description="Open positions without any price to mark them at.")
+    value: Decimal = Field(description="Σ size × mark: the portfolio's positions_value.")
+    unrealized_pnl: Decimal = Field(description="Σ size × (mark − average price).")
+    unmarked: int = Field(description="Open positions with no book to mark them, held at cost.")
 
 
 class StrategyStanding(_Row):

@@ -14,10 +14,14 @@ from pmarb.alerts.delivery import Channels
 from pmarb.api import schemas
 from pmarb.api.guardian import guardian_state
 from pmarb.config import Settings
+from pmarb.domain.market import VenueId
+from pmarb.domain.parity import Outcome
+from pmarb.domain.portfolio import Holding, Mark, MarkedPosition, mark_position
 from pmarb.domain.risk import RiskLimits
 from pmarb.store import match_review, read_models
 from pmarb.store.alert_records import AlertRecord, list_alerts
 from pmarb.store.feed_health import read_feed_health
+from pmarb.store.portfolio import deployed_capital, value_at_kept_marks
 from pmarb.store.risk import current_limits
 from pmarb.store.risk_state import HaltState, read_halt_state
 
@@ -62,6 +66,22 @@ async def effective_limits(
     return stored, "settings" if stored == settings.risk else "database"
 
 
+def marked_position(position: MarkedPosition) -> schemas.MarkedPosition:
+    holding = position.holding
+    return schemas.MarkedPosition(
+        venue=holding.venue.value,
+        market_id=holding.market_id,
+        outcome=holding.outcome.value,
+        instrument_id=holding.instrument_id,
+        size=holding.size,
+        average_price=holding.average_price,
+        mark=position.mark.price,
+        mark_source=position.mark.basis,
+        value=position.value,
+        unrealized_pnl=position.unrealized_pnl,
+    )
+
+
 async def portfolio(
     pool: Pool, client: Client | None, settings: Settings, hours: float
 ) -> schemas.Portfolio:
@@ -73,38 +93,39 @@ async def portfolio(
         today = await read_models.realised_pnl_since(conn, midnight)
         state = await read_halt_state(conn)
         limits = await current_limits(conn, settings.risk)
-    # The value: the newest snapshot (the guardian hears of the value only when it moves
-    # materially). The high-water mark and floor: the guardian's, since it is what enforces them.
+        # The ledger now, at the marks the market-data process last kept: the one valuation
+        # (pmarb/domain/portfolio.py) that process also reports to the guardian.
+        valuation = await value_at_kept_marks(conn, bankroll=limits.bankroll)
+        deployed = await deployed_capital(conn)
+    # The high-water mark and floor: the guardian's, since it is what enforces them.
     view = await guardian_state(client)
-    value: Decimal | None = None
-    value_source: Literal["guardian", "snapshot", "none"] = "none"
     high = floor = None
     ratchet_source: Literal["guardian", "snapshot", "none"] = "none"
-    if latest is not None:
-        value, value_source = Decimal(latest["value"]), "snapshot"
-    elif view is not None:
-        value, value_source = view.value, "guardian"
     if view is not None:
         high, floor, ratchet_source = view.high_water_mark, view.floor, "guardian"
         limits = view.limits
     elif latest is not None and latest["high_water_mark"] is not None:
         high, ratchet_source = Decimal(latest["high_water_mark"]), "snapshot"
         floor = Decimal(latest["floor"]) if latest["floor"] is not None else limits.floor_for(high)
+    value = valuation.value
     return schemas.Portfolio(
         value=value,
+        cash=valuation.cash,
+        positions_value=valuation.positions_value,
+        starting_balance=valuation.starting_balance,
+        pnl=valuation.pnl,
+        unrealized_pnl=valuation.unrealized_pnl,
+        realized_pnl=valuation.realized_pnl,
+        positions=[marked_position(p) for p in valuation.positions],
         high_water_mark=high,
         floor=floor,
-        headroom=value - floor if value is not None and floor is not None else None,
-        cash=latest["cash"] if latest else None,
-        deployed=latest["deployed"] if latest else None,
-        unrealized_pnl=latest["unrealized_pnl"] if latest else None,
+        headroom=value - floor if floor is not None else None,
+        deployed=deployed,
         realized_pnl_today=today,
-        pnl_since_start=value - limits.bankroll if value is not None else None,
         bankroll=limits.bankroll,
         halted=state.halted,
         halt_reason=state.halt_reason,
         paused_until=state.paused_until,
-        source=value_source,
         ratchet_source=ratchet_source,
         snapshot_at=latest["taken_at"] if latest else None,
         series=[schemas.PortfolioPoint.model_validate(row) for row in series],
@@ -114,12 +135,39 @@ async def portfolio(
 async def positions(pool: Pool, include_flat: bool = False) -> schemas.Positions:
     async with pool.connection() as conn:
         rows = await read_models.positions(conn, include_flat)
-    items = [schemas.Position.model_validate(row) for row in rows]
-    marked = [p.unrealized_pnl for p in items if p.unrealized_pnl is not None]
+    items = []
+    for row in rows:
+        # Marked as the portfolio marks it (the kept mark, else at cost).
+        kept = None if row["mark"] is None else Mark(Decimal(row["mark"]), row["mark_source"])
+        marked = mark_position(
+            Holding(
+                venue=VenueId(row["venue"]),
+                market_id=row["market_id"],
+                outcome=Outcome(row["outcome"]),
+                instrument_id=row["instrument_id"],
+                size=Decimal(row["size"]),
+                average_price=Decimal(row["average_price"]),
+            ),
+            kept,
+        )
+        flat = marked.holding.size == 0
+        items.append(
+            schemas.Position.model_validate(
+                {
+                    **row,
+                    "mark": None if flat else marked.mark.price,
+                    "mark_source": None if flat else marked.mark.basis,
+                    "marked_at": None if flat or kept is None else row["marked_at"],
+                    "value": marked.value,
+                    "unrealized_pnl": marked.unrealized_pnl,
+                }
+            )
+        )
     return schemas.Positions(
         items=items,
-        unrealized_pnl=sum(marked, Decimal(0)),
-        unmarked=sum(1 for p in items if p.mark is None and p.size != 0),
+        value=sum((p.value for p in items), Decimal(0)),
+        unrealized_pnl=sum((p.unrealized_pnl for p in items), Decimal(0)),
+        unmarked=sum(1 for p in items if p.mark_source == "cost"),
     )
 
 

@@ -32,6 +32,7 @@ from pmarb.domain.orders import (
     TimeInForce,
 )
 from pmarb.domain.parity import Outcome, Side
+from pmarb.domain.portfolio import book_mark
 from pmarb.domain.positions import Position
 from pmarb.domain.timing import order_delay
 from pmarb.feeds.health import FeedHealth
@@ -310,9 +311,5 @@ class ReplayExchange:
     def mark(self, venue: VenueId, instrument_id: str) -> tuple[Decimal | None, str]:
         """Mid price (or the one side there is), as the live valuation marks positions, and
         which of them it is."""
-        bid, ask = self.stores[venue].best_bid_ask(instrument_id)
-        if bid is not None and ask is not None:
-            return (bid + ask) / 2, "mid"
-        if bid is not None:
-            return bid, "bid"
-        return ask, "ask"
+        found = book_mark(*self.stores[venue].best_bid_ask(instrument_id))
+        return (None, "ask") if found is None else (found.price, found.basis)

@@ -112,7 +112,17 @@ class OrderState:
     average_price: Decimal | None = None
     fees: Decimal = ZERO
     reason: str | None = None
+    # What the filled size cost or raised, exactly (Σ price × size over the fills), where the
+    # venue knows it: an average price is a rounded quotient and cannot give it back.
+    notional: Decimal | None = None
 
     @property
     def remaining(self) -> Decimal:
         return self.requested_size - self.filled_size
+
+    @property
+    def filled_notional(self) -> Decimal:
+        """The exact notional when known, else filled size × average price."""
+        if self.notional is not None:
+            return self.notional
+        return self.filled_size * (self.average_price or ZERO)

@@ -4,7 +4,8 @@ The venue is the truth. Orders the ledger still thinks may change are looked up 
 state applied (which moves positions by the newly filled size, exactly as a workflow would).
 Then held sizes are compared; a difference is repaired from the venue, except that a position
 the venue no longer holds because its market resolved is settled (so its P&L is realised), not
-erased. Every repair is listed in the pass's audit row and raised as one alert.
+erased, and a position the ledger settled is never brought back from a venue that still lists
+it. Every repair is listed in the pass's audit row and raised as one alert.
 
 Each pass also copies the venue's fill records since the last one it kept into ``fills``
 (idempotent: a fill is keyed by the venue's id), so every execution is audited as the venue
@@ -47,7 +48,7 @@ from pmarb.store.reconciliation import (
     overwrite_position,
     record_reconciliation,
 )
-from pmarb.venues.base import Venue
+from pmarb.venues.base import MarketResolution, Venue, VenueError
 
 log = logging.getLogger(__name__)
 
@@ -194,14 +195,21 @@ class Reconciler:
     async def _repair(
         self, venue_id: VenueId, venue: Venue, difference: PositionDifference
     ) -> None:
-        if difference.venue_size == ZERO:
+        try:
             resolution = await venue.market_resolution(difference.market_id)
-            if resolution.resolved and resolution.yes_payout is not None:
-                async with self._pool.connection() as conn:
-                    await settle_positions(
-                        conn, venue_id.value, difference.market_id, resolution.yes_payout
-                    )
-                return
+        except VenueError:
+            if difference.venue_size == ZERO:
+                raise  # erasing a holding needs to know whether it settled
+            resolution = MarketResolution(resolved=False)
+        if resolution.resolved and resolution.yes_payout is not None:
+            # Settled, whichever side noticed first: the ledger pays out what it still holds
+            # (nothing, if it settled already), and a resolved market's holdings are never
+            # copied back from the venue, which may list them until they are redeemed.
+            async with self._pool.connection() as conn:
+                await settle_positions(
+                    conn, venue_id.value, difference.market_id, resolution.yes_payout
+                )
+            return
         instrument = self._instrument_of(venue_id, difference.market_id, difference.outcome)
         async with self._pool.connection() as conn:
             await overwrite_position(

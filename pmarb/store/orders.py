@@ -1,8 +1,9 @@
 """The order ledger: intents before they are sent, venue states after, positions from fills.
 
 Positions move only by the change in an order's filled size since the ledger last saw it, inside
-the same transaction that records the new state. Applying the same venue state twice (a retried
-activity, a reconciliation pass) therefore moves nothing the second time.
+the same transaction that records the new state, and so do the cash flows that fill moved
+(``cash_flows``: what it cost or raised, and its fee). Applying the same venue state twice (a
+retried activity, a reconciliation pass) therefore moves nothing the second time.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ async def apply_order_state(conn: psycopg.AsyncConnection[Any], state: OrderStat
         await cursor.execute(
             """
             select venue, market_id, instrument_id, outcome, side, filled_size, average_price,
-                   fees from orders where client_order_id = %s for update
+                   notional, fees from orders where client_order_id = %s for update
             """,
             (state.client_order_id,),
         )
@@ -117,21 +118,40 @@ async def apply_order_state(conn: psycopg.AsyncConnection[Any], state: OrderStat
         if row is None:
             raise KeyError(f"order {state.client_order_id} was never recorded")
         old_filled = Decimal(row["filled_size"])
-        old_notional = old_filled * Decimal(row["average_price"] or 0)
+        old_notional = (
+            Decimal(row["notional"])
+            if row["notional"] is not None
+            else old_filled * Decimal(row["average_price"] or 0)
+        )
         old_fees = Decimal(row["fees"])
         newly_filled = state.filled_size - old_filled
+        new_notional: Decimal | None = None
         if newly_filled > ZERO:
-            new_notional = state.filled_size * (state.average_price or ZERO)
+            new_notional = state.filled_notional
+            side = Side(row["side"])
+            notional = new_notional - old_notional
+            fee = max(ZERO, state.fees - old_fees)
             await _move_position(
                 cursor,
                 venue=row["venue"],
                 market_id=row["market_id"],
                 instrument_id=row["instrument_id"],
                 outcome=row["outcome"],
-                side=Side(row["side"]),
+                side=side,
                 size=newly_filled,
-                notional=new_notional - old_notional,
-                fee=max(ZERO, state.fees - old_fees),
+                notional=notional,
+                fee=fee,
+            )
+            await _record_fill_flows(
+                cursor,
+                venue=row["venue"],
+                market_id=row["market_id"],
+                outcome=row["outcome"],
+                client_order_id=state.client_order_id,
+                side=side,
+                size=newly_filled,
+                notional=notional,
+                fee=fee,
             )
         await cursor.execute(
             """
@@ -139,6 +159,7 @@ async def apply_order_state(conn: psycopg.AsyncConnection[Any], state: OrderStat
                 venue_order_id = coalesce(%s, venue_order_id),
                 filled_size = greatest(filled_size, %s),
                 average_price = coalesce(%s, average_price),
+                notional = coalesce(%s, notional),
                 fees = greatest(fees, %s),
                 reason = coalesce(%s, reason),
                 updated_at = now()
@@ -149,12 +170,39 @@ async def apply_order_state(conn: psycopg.AsyncConnection[Any], state: OrderStat
                 state.venue_order_id,
                 state.filled_size,
                 state.average_price,
+                new_notional,
                 state.fees,
                 state.reason,
                 state.client_order_id,
             ),
         )
     return max(newly_filled, ZERO)
+
+
+async def _record_fill_flows(
+    cursor: psycopg.AsyncCursor[dict[str, Any]],
+    *,
+    venue: str,
+    market_id: str,
+    outcome: str,
+    client_order_id: str,
+    side: Side,
+    size: Decimal,
+    notional: Decimal,
+    fee: Decimal,
+) -> None:
+    flows = [("buy", -notional) if side is Side.BUY else ("sell", notional)]
+    if fee != ZERO:
+        flows.append(("fee", -fee))
+    for kind, amount in flows:
+        await cursor.execute(
+            """
+            insert into cash_flows (venue, kind, amount, market_id, outcome, size,
+                                    client_order_id)
+            values (%s, %s, %s, %s, %s, %s, %s)
+            """,
+            (venue, kind, amount, market_id, outcome, size, client_order_id),
+        )
 
 
 async def _move_position(
@@ -289,15 +337,28 @@ async def working_orders(conn: psycopg.AsyncConnection[Any]) -> list[LedgerOrder
 async def settle_positions(
     conn: psycopg.AsyncConnection[Any], venue: str, market_id: str, yes_payout: Decimal
 ) -> None:
-    """Turn a resolved market's positions into realised P&L (YES pays ``yes_payout``, NO the
-    rest; a void market pays 0.5 each). Idempotent: settled positions hold nothing."""
+    """Pay out a resolved market's positions (YES pays ``yes_payout``, NO the rest; a void
+    market pays 0.5 each): the payout is a cash flow, the position's gain over its cost is
+    realised, and the position goes. Idempotent, also when two callers settle at once: the
+    rows are locked, and a settled position holds nothing to pay again."""
     await conn.execute(
         """
-        update positions set
-            realized_pnl = realized_pnl + size * (
-                case when outcome = 'yes' then %(yes)s else 1 - %(yes)s end - average_price),
+        with held as (
+            select venue, market_id, outcome, size, average_price,
+                   case when outcome = 'yes' then %(yes)s::numeric
+                        else 1 - %(yes)s::numeric end as pays
+            from positions
+            where venue = %(venue)s and market_id = %(market)s and size <> 0
+            for update
+        ), paid as (
+            insert into cash_flows (venue, kind, amount, market_id, outcome, size)
+            select venue, 'payout', size * pays, market_id, outcome, size from held
+        )
+        update positions p set
+            realized_pnl = p.realized_pnl + held.size * (held.pays - held.average_price),
             size = 0, average_price = 0, updated_at = now()
-        where venue = %(venue)s and market_id = %(market)s and size <> 0
+        from held
+        where p.venue = held.venue and p.market_id = held.market_id and p.outcome = held.outcome
         """,
         {"yes": yes_payout, "venue": venue, "market": market_id},
     )

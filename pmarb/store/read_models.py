@@ -78,31 +78,17 @@ async def realised_pnl_since(conn: psycopg.AsyncConnection[Any], since: datetime
 
 
 async def positions(conn: psycopg.AsyncConnection[Any], include_flat: bool = False) -> list[Row]:
-    """Positions with a mark: the last fill on the instrument, else the last filled order's
-    average price. Unrealised P&L is size × (mark − average price) where a mark is known."""
+    """Positions with the mark the last valuation kept for their instrument, if any
+    (:mod:`pmarb.store.portfolio`; the view values them with :mod:`pmarb.domain.portfolio`)."""
     return await _all(
         conn,
         """
         select p.venue, p.market_id, p.outcome, p.instrument_id, p.size, p.average_price,
                p.realized_pnl, p.fees, p.updated_at, m.title,
-               coalesce(f.price, o.average_price) as mark,
-               case when f.price is not null then 'last_fill'
-                    when o.average_price is not null then 'last_order' end as mark_source,
-               coalesce(f.filled_at, o.updated_at) as marked_at,
-               case when coalesce(f.price, o.average_price) is not null
-                    then p.size * (coalesce(f.price, o.average_price) - p.average_price)
-               end as unrealized_pnl
+               k.price as mark, k.basis as mark_source, k.marked_at
         from positions p
         left join markets m on m.venue = p.venue and m.market_id = p.market_id
-        left join lateral (
-            select price, filled_at from fills
-            where venue = p.venue and market_id = p.market_id and outcome = p.outcome
-            order by filled_at desc limit 1) f on true
-        left join lateral (
-            select average_price, updated_at from orders
-            where venue = p.venue and market_id = p.market_id and outcome = p.outcome
-              and average_price is not null and filled_size > 0
-            order by updated_at desc limit 1) o on true
+        left join marks k on k.venue = p.venue and k.instrument_id = p.instrument_id
         where %(all)s or p.size <> 0
         order by p.venue, p.market_id, p.outcome
         """,

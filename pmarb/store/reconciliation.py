@@ -57,7 +57,7 @@ async def ledger_order_states(
     await cursor.execute(
         """
         select client_order_id, venue_order_id, workflow_id, market_id, status, size,
-               filled_size, average_price, fees, reason, created_at
+               filled_size, average_price, notional, fees, reason, created_at
         from orders
         where venue = %s
           and (not %s or status in ('pending', 'open', 'partially_filled'))
@@ -81,6 +81,7 @@ async def ledger_order_states(
                 ),
                 fees=Decimal(row["fees"]),
                 reason=row["reason"],
+                notional=None if row["notional"] is None else Decimal(row["notional"]),
             ),
         )
         for row in await cursor.fetchall()
@@ -114,26 +115,55 @@ async def overwrite_position(
     average_price: Decimal,
 ) -> None:
     """Make the ledger hold what the venue holds. Realised P&L is left alone: the venue's
-    numbers for it follow its own conventions."""
-    await conn.execute(
-        """
-        insert into positions (venue, market_id, outcome, instrument_id, size, average_price)
-        values (%(venue)s, %(market)s, %(outcome)s, %(instrument)s, %(size)s, %(average)s)
-        on conflict (venue, market_id, outcome) do update set
-            size = excluded.size,
-            average_price = case when excluded.average_price > 0
-                                 then excluded.average_price else positions.average_price end,
-            updated_at = now()
-        """,
-        {
-            "venue": venue.value,
-            "market": market_id,
-            "outcome": outcome.value,
-            "instrument": instrument_id,
-            "size": size,
-            "average": average_price if size > ZERO else ZERO,
-        },
-    )
+    numbers for it follow its own conventions.
+
+    The size added or removed moves cash as if traded at cost (the venue's average price when
+    adding, the ledger's when removing), so the repair changes what is held but claims no gain
+    or loss; the marks then value it like any other position.
+    """
+    async with conn.transaction():
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(
+            """
+            select size, average_price from positions
+            where venue = %s and market_id = %s and outcome = %s for update
+            """,
+            (venue.value, market_id, outcome.value),
+        )
+        row = await cursor.fetchone()
+        held = ZERO if row is None else Decimal(row["size"])
+        held_average = ZERO if row is None else Decimal(row["average_price"])
+        await cursor.execute(
+            """
+            insert into positions (venue, market_id, outcome, instrument_id, size, average_price)
+            values (%(venue)s, %(market)s, %(outcome)s, %(instrument)s, %(size)s, %(average)s)
+            on conflict (venue, market_id, outcome) do update set
+                size = excluded.size,
+                average_price = case when excluded.average_price > 0
+                                     then excluded.average_price
+                                     else positions.average_price end,
+                updated_at = now()
+            """,
+            {
+                "venue": venue.value,
+                "market": market_id,
+                "outcome": outcome.value,
+                "instrument": instrument_id,
+                "size": size,
+                "average": average_price if size > ZERO else ZERO,
+            },
+        )
+        change = size - held
+        if change == ZERO:
+            return
+        price = average_price if change > ZERO and average_price > ZERO else held_average
+        await cursor.execute(
+            """
+            insert into cash_flows (venue, kind, amount, market_id, outcome, size)
+            values (%s, 'adjustment', %s, %s, %s, %s)
+            """,
+            (venue.value, -change * price, market_id, outcome.value, change),
+        )
 
 
 async def record_reconciliation(

@@ -40,10 +40,10 @@ from pmarb.activities.risk import RiskActivities
 from pmarb.alerts.dispatch import raise_and_dispatch
 from pmarb.config import Settings
 from pmarb.domain.market import Market, VenueId
-from pmarb.domain.money import ZERO
 from pmarb.domain.opportunity import Opportunity
 from pmarb.domain.oracle import OracleSource, TickKind, series_key
 from pmarb.domain.parity import Outcome
+from pmarb.domain.portfolio import Mark, book_mark
 from pmarb.domain.risk import RiskLimits
 from pmarb.feeds.health import FeedHealth
 from pmarb.infra.runtime import Endpoints
@@ -62,6 +62,8 @@ from pmarb.store.db import connect, open_pool
 from pmarb.store.feed_health import publish_feed_health
 from pmarb.store.markets import get_markets, upsert_markets
 from pmarb.store.matches import list_matches
+from pmarb.store.portfolio import record_valuation, value_ledger
+from pmarb.store.risk import current_limits
 from pmarb.store.risk_state import read_halt_state
 from pmarb.store.tournament import latest_allocations
 from pmarb.strategies.allocator import equal_budgets
@@ -338,7 +340,7 @@ class MarketDataService:
             self._every(stop, BUDGET_REFRESH_SECONDS, self._refresh_budgets),
             self._every(stop, PAIR_REFRESH_SECONDS, self._refresh_pairs),
             self._every(stop, HEALTH_PUBLISH_SECONDS, self._publish_health),
-            self._every(stop, VALUATION_SECONDS, self._value_portfolio),
+            self._every(stop, VALUATION_SECONDS, self.value_portfolio),
             self._every(stop, RECONCILE_SECONDS, self._reconcile, first_after=RECONCILE_SECONDS),
         ]
         if self.trade:
@@ -644,61 +646,24 @@ class MarketDataService:
                 conn, snapshots, stale, {health.name: is_stale for health, is_stale in states}
             )
 
-    async def _value_portfolio(self) -> None:
-        """Mark positions to market into portfolio_snapshots; tell the guardian on a move."""
+    async def value_portfolio(self) -> None:
+        """Value the ledger at the live books (:mod:`pmarb.domain.portfolio`), keep the marks
+        and a snapshot; tell the guardian when the value moved materially."""
         assert self.pool is not None
-        bankroll = self.settings.risk.bankroll
         async with self.pool.connection() as conn:
-            rows = await (
-                await conn.execute(
-                    "select venue, market_id, outcome, instrument_id, size, average_price, "
-                    "realized_pnl from positions"
-                )
-            ).fetchall()
-            deployed_row = await (
-                await conn.execute(
-                    "select coalesce(sum(capital), 0) as d from exposure_reservations "
-                    "where status = 'active'"
-                )
-            ).fetchone()
-            realized = sum((Decimal(r["realized_pnl"]) for r in rows), ZERO)
-            held_value = ZERO
-            unrealized = ZERO
-            for row in rows:
-                size = Decimal(row["size"])
-                if size == ZERO:
-                    continue
-                mark = self._mark(VenueId(row["venue"]), row["instrument_id"])
-                price = mark if mark is not None else Decimal(row["average_price"])
-                held_value += size * price
-                unrealized += size * (price - Decimal(row["average_price"]))
-            value = bankroll + realized + unrealized
-            await conn.execute(
-                """
-                insert into portfolio_snapshots (value, cash, deployed, unrealized_pnl,
-                                                 realized_pnl)
-                values (%s, %s, %s, %s, %s)
-                """,
-                (
-                    value,
-                    value - held_value,
-                    Decimal(deployed_row["d"]) if deployed_row else ZERO,
-                    unrealized,
-                    realized,
-                ),
-            )
+            bankroll = (await current_limits(conn, self.settings.risk)).bankroll
+            valuation = await value_ledger(conn, self._mark, bankroll=bankroll)
+            await record_valuation(conn, valuation)
+        value = valuation.value
         last = self._last_value_sent
         if last is None or abs(value - last) >= bankroll * MATERIAL_MOVE:
             await self._signal_guardian(value)
 
-    def _mark(self, venue: VenueId, instrument_id: str) -> Decimal | None:
+    def _mark(self, venue: VenueId, instrument_id: str) -> Mark | None:
         adapter = self.live.get(venue)
         if adapter is None:
             return None
-        bid, ask = adapter.store.best_bid_ask(instrument_id)
-        if bid is not None and ask is not None:
-            return (bid + ask) / 2
-        return bid if bid is not None else ask
+        return book_mark(*adapter.store.best_bid_ask(instrument_id))
 
     async def _signal_guardian(self, value: Decimal) -> None:
         if self.client is None:

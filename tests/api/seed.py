@@ -143,13 +143,30 @@ async def seed(conn: psycopg.AsyncConnection[Any]) -> None:
         """,
         (NOW - timedelta(minutes=1),),
     )
-    # Held 10 @ 0.40, last fill 0.45 → unrealised +0.50. The kalshi position has no price.
+    # Held 10 @ 0.40, marked at the mid 0.45 → worth 4.50, unrealised +0.50. The kalshi
+    # position (4 @ 0.70, repaired from the venue) has no book: at cost, worth 2.80.
     await conn.execute(
         """
         insert into positions (venue, market_id, outcome, instrument_id, size, average_price,
                                realized_pnl, fees)
-        values ('polymarket', 'pm-btc-100k', 'yes', 'pm-btc-100k-yes', 10, 0.40, 0, 0.05),
+        values ('polymarket', 'pm-btc-100k', 'yes', 'pm-btc-100k-yes', 10, 0.40, -0.05, 0.05),
                ('kalshi', 'KXRAIN-NYC', 'no', 'KXRAIN-NYC-no', 4, 0.70, 0, 0)
+        """
+    )
+    await conn.execute(
+        "insert into marks (venue, instrument_id, price, basis) "
+        "values ('polymarket', 'pm-btc-100k-yes', 0.45, 'mid')"
+    )
+    # Cash: 250 + 250 opening, − 4.00 − 0.05 fee for the buy, − 2.80 for the repair = 493.15;
+    # value 493.15 + 4.50 + 2.80 = 500.45, P&L +0.45 (+0.50 unrealised, −0.05 realised).
+    await conn.execute(
+        """
+        insert into cash_flows (venue, kind, amount, market_id, outcome, size, client_order_id)
+        values ('polymarket', 'opening', 250, null, null, null, null),
+               ('kalshi', 'opening', 250, null, null, null, null),
+               ('polymarket', 'buy', -4.00, 'pm-btc-100k', 'yes', 10, 'opp-1:a'),
+               ('polymarket', 'fee', -0.05, 'pm-btc-100k', 'yes', 10, 'opp-1:a'),
+               ('kalshi', 'adjustment', -2.80, 'KXRAIN-NYC', 'no', 4, null)
         """
     )
     await conn.execute(

@@ -59,7 +59,7 @@ async def cli(
 async def test_positions_and_strategies(cli: Cli) -> None:
     code, out = await cli.run("positions")
     assert code == 0, out
-    assert "Will BTC close above $100k" in out and "+0.50" in out and "1 without a mark" in out
+    assert "Will BTC close above $100k" in out and "+0.50" in out and "1 at cost" in out
     code, out = await cli.run("positions", "--json")
     assert code == 0 and json.loads(out)["unmarked"] == 1
     code, out = await cli.run("strategies")

@@ -32,32 +32,43 @@ async def http(
             yield client
 
 
-async def test_portfolio_from_snapshots_when_the_guardian_is_unreachable(
+async def test_portfolio_is_the_ledger_at_its_marks_with_the_snapshot_ratchet(
     http: httpx.AsyncClient,
 ) -> None:
     body = (await http.get("/api/portfolio")).json()
-    assert body["source"] == "snapshot"
-    assert D(body["value"]) == D("520") and D(body["high_water_mark"]) == D("540")
-    assert D(body["floor"]) == D("432") and D(body["headroom"]) == D("88")
-    assert D(body["pnl_since_start"]) == D("20") and D(body["realized_pnl_today"]) == D("1.25")
+    # Cash from the cash flows, positions at the kept mark (or at cost): see tests/api/seed.py.
+    assert D(body["cash"]) == D("493.15") and D(body["positions_value"]) == D("7.30")
+    assert D(body["value"]) == D("500.45") and D(body["starting_balance"]) == D("500")
+    assert D(body["pnl"]) == D("0.45")
+    assert (D(body["unrealized_pnl"]), D(body["realized_pnl"])) == (D("0.50"), D("-0.05"))
+    lines = {(p["venue"], p["mark_source"]): D(p["value"]) for p in body["positions"]}
+    assert lines == {("kalshi", "cost"): D("2.80"), ("polymarket", "mid"): D("4.50")}
+    assert D(body["deployed"]) == D("40")
+    # The guardian is unreachable: the ratchet comes from the newest snapshot.
+    assert body["ratchet_source"] == "snapshot" and D(body["high_water_mark"]) == D("540")
+    assert D(body["floor"]) == D("432") and D(body["headroom"]) == D("68.45")
+    assert D(body["realized_pnl_today"]) == D("1.25")
     assert [D(p["value"]) for p in body["series"]] == [D("500"), D("540"), D("520")]
     assert body["halted"] is False
     recent = (await http.get("/api/portfolio", params={"hours": 2})).json()
     assert len(recent["series"]) == 1
 
 
-async def test_positions_carry_unrealised_pnl_where_a_mark_is_known(
+async def test_positions_are_marked_as_the_portfolio_marks_them(
     http: httpx.AsyncClient,
 ) -> None:
     body = (await http.get("/api/positions")).json()
     by_market = {p["market_id"]: p for p in body["items"]}
     marked = by_market["pm-btc-100k"]
-    assert D(marked["mark"]) == D("0.45") and marked["mark_source"] == "last_fill"
-    assert D(marked["unrealized_pnl"]) == D("0.50")
-    assert marked["title"].startswith("Will BTC")
-    assert by_market["KXRAIN-NYC"]["mark"] is None
-    assert by_market["KXRAIN-NYC"]["unrealized_pnl"] is None
+    assert D(marked["mark"]) == D("0.45") and marked["mark_source"] == "mid"
+    assert D(marked["value"]) == D("4.50") and D(marked["unrealized_pnl"]) == D("0.50")
+    assert marked["title"].startswith("Will BTC") and marked["marked_at"] is not None
+    at_cost = by_market["KXRAIN-NYC"]
+    assert (D(at_cost["mark"]), at_cost["mark_source"]) == (D("0.70"), "cost")
+    assert D(at_cost["unrealized_pnl"]) == 0 and at_cost["marked_at"] is None
     assert D(body["unrealized_pnl"]) == D("0.50") and body["unmarked"] == 1
+    portfolio = (await http.get("/api/portfolio")).json()
+    assert D(body["value"]) == D(portfolio["positions_value"]) == D("7.30")
 
 
 async def test_strategy_leaderboard_orders_by_allocation(http: httpx.AsyncClient) -> None:
@@ -186,7 +197,9 @@ async def test_metrics(http: httpx.AsyncClient) -> None:
     assert "pmarb_decision_latency_seconds_count 2.0" in text
     assert "pmarb_halted 0.0" in text
     assert 'pmarb_alerts_open{tier="critical"} 1.0' in text
-    assert "pmarb_portfolio_value 520.0" in text
+    assert "pmarb_portfolio_value 500.45" in text
+    assert "pmarb_portfolio_cash 493.15" in text
+    assert "pmarb_portfolio_positions_value 7.3" in text
 
 
 async def test_status_matches_the_cli_document(http: httpx.AsyncClient) -> None:

@@ -38,7 +38,7 @@ from tests.support import REPO, ServedApp
 SHOTS = REPO / "test-results" / "dashboard"
 
 VIEWS = [
-    ("portfolio", "/", "Portfolio overview", "$520.00"),
+    ("portfolio", "/", "Portfolio overview", "$500.45"),
     ("positions", "/positions", "Live positions", "+$0.50"),
     ("strategies", "/strategies", "Strategy leaderboard", "35.0%"),
     ("opportunities", "/opportunities", "Opportunity feed", "opp-1"),

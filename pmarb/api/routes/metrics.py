@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from pmarb.api import metrics
-from pmarb.api.deps import Actor, PoolDep
+from pmarb.api.deps import Actor, PoolDep, SettingsDep
 from pmarb.api.schemas import errors
 
 router = APIRouter(tags=["metrics"])
@@ -18,6 +18,6 @@ router = APIRouter(tags=["metrics"])
         **errors(401, 503),
     },
 )
-async def prometheus(_: Actor, pool: PoolDep) -> Response:
+async def prometheus(_: Actor, pool: PoolDep, settings: SettingsDep) -> Response:
     """Prometheus text format; scrape with `authorization: {credentials: <token>}`."""
-    return Response(await metrics.render(pool), media_type=CONTENT_TYPE_LATEST)
+    return Response(await metrics.render(pool, settings), media_type=CONTENT_TYPE_LATEST)

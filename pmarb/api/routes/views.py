@@ -38,7 +38,8 @@ async def portfolio(
     settings: SettingsDep,
     hours: Annotated[float, Query(gt=0, le=24 * 366, description="History window.")] = 24.0,
 ) -> schemas.Portfolio:
-    """Value, high-water mark, ratchet floor and the P&L series from portfolio snapshots."""
+    """Value = cash + positions at their marks (the ledger now, at the marks last kept), P&L
+    = value − starting balance; high-water mark, ratchet floor and the snapshot series."""
     return await views.portfolio(pool, temporal, settings, hours)
 
 
@@ -46,7 +47,7 @@ async def portfolio(
 async def positions(
     _: Actor, pool: PoolDep, include_flat: Annotated[bool, Query()] = False
 ) -> schemas.Positions:
-    """Open positions with unrealised P&L where a mark (last fill or order price) is known."""
+    """Open positions marked as the portfolio marks them (the book's mid, else at cost)."""
     return await views.positions(pool, include_flat)
 
 

@@ -18,6 +18,9 @@ It is never more optimistic than the live venue:
   that would cross are rejected, as both venues do.
 - Buying needs free cash for the worst case (limit × size + fees); a resting order reserves
   it. Selling needs the shares: paper never goes short (buy the other outcome instead).
+- Settlement: once the live venue reports a market resolved (:meth:`PaperVenue.market_resolution`),
+  paper credits the payout of what it holds there to cash (a YES share pays 1 on YES, 0 on NO)
+  and the holding goes, as a venue settles a position.
 
 State is in memory and keyed by ``client_order_id``, so placing the same order twice returns
 the first one.
@@ -45,6 +48,7 @@ from pmarb.venues.store import BookStore
 
 ENGINE_RESTARTED = "the paper engine restarted while the order was working"
 ENGINE_STOPPED_DURING_DELAY = "the paper engine stopped while the venue held the order"
+MARKET_RESOLVED = "the market resolved"
 DELAYED = "delayed"
 
 
@@ -77,6 +81,7 @@ class _PaperOrder:
             average_price=self.notional / self.filled if self.filled > ZERO else None,
             fees=self.fees,
             reason=self.reason,
+            notional=self.notional,
         )
 
 
@@ -136,21 +141,51 @@ class PaperVenue:
         return await self.live.get_book(instrument_id)
 
     async def market_resolution(self, market_id: str) -> MarketResolution:
-        return await self.live.market_resolution(market_id)
+        """The live venue's answer; once it says resolved, paper settles the market too."""
+        resolution = await self.live.market_resolution(market_id)
+        if resolution.resolved and resolution.yes_payout is not None:
+            self.settle(market_id, resolution.yes_payout)
+        return resolution
+
+    def settle(self, market_id: str, yes_payout: Decimal) -> Decimal:
+        """Pay out what paper holds of a resolved market, as the venue credits a settlement: a
+        YES share pays ``yes_payout`` (1 on YES, 0 on NO, 0.5 if void), a NO share the rest.
+        The holdings go, and working orders on the market are cancelled (nothing trades on it
+        any more). Returns the payout; settling again pays nothing."""
+        for paper in self._orders.values():
+            if paper.request.market_id == market_id and not paper.status.terminal:
+                if paper.held:
+                    continue  # inside the venue's taker delay: it ends on its own
+                paper.status, paper.reason = OrderStatus.CANCELLED, MARKET_RESOLVED
+                self._cash += paper.reserved
+                paper.reserved = ZERO
+        paid = ZERO
+        for (held_market, outcome), holding in self._holdings.items():
+            if held_market != market_id or holding.size <= ZERO:
+                continue
+            payout = holding.size * (yes_payout if outcome is Outcome.YES else ONE - yes_payout)
+            self._cash += payout
+            holding.realized += payout - holding.cost
+            holding.size = holding.cost = ZERO
+            paid += payout
+        return paid
 
     # ------------------------------------------------------------------------------ orders
 
-    def restore(self, positions: Sequence[Position], orders: Sequence[OrderState]) -> None:
+    def restore(
+        self, positions: Sequence[Position], orders: Sequence[OrderState], *, cash: Decimal
+    ) -> None:
         """Resume from the ledger after a restart: paper fills live only in memory, and the
-        ledger is their durable record. Holdings and cash come back; orders keep their final
-        states (so a retried placement finds them), and orders that were still working are
-        cancelled, because the engine that would have filled them stopped."""
+        ledger is their durable record. Holdings come back, and cash is the ledger's (its
+        opening balance and every cash flow since, :mod:`pmarb.store.portfolio`); orders keep
+        their final states (so a retried placement finds them), and orders that were still
+        working are cancelled, because the engine that would have filled them stopped."""
         for position in positions:
             holding = self._holdings.setdefault((position.market_id, position.outcome), _Holding())
             holding.size = position.size
             holding.cost = position.size * position.average_price
             holding.realized = position.realized_pnl
-            self._cash += position.realized_pnl - holding.cost
+        self._cash = cash
         for state in orders:
             if state.client_order_id in self._orders:
                 continue
