@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError
 
 from pmarb.store.risk_state import HaltState, set_halted
@@ -76,7 +80,8 @@ async def _tell_guardian(
         if update == "resume" and "not halted" in message:
             return True, None
         return False, f"the risk guardian refused: {message}"
-    except TimeoutError:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # wait_for cancels the update call, which the client reports as its own error.
         return False, "the risk guardian did not answer in time (is a worker running?)"
     except RPCError as e:
         return False, f"the risk guardian is not reachable: {e.message}"
