@@ -255,3 +255,28 @@ async def test_a_good_til_date_order_expires_when_its_time_comes() -> None:
     past = replace(resting, client_order_id="late", expires_at=now)
     with pytest.raises(OrderRejectedError, match="future expiration"):
         await h.paper.place_order(past)
+
+
+async def test_a_settled_market_pays_its_holdings_into_cash_and_ends_its_orders() -> None:
+    h = Harness()
+    await h.paper.place_order(order("yes", "10", "0.44"))  # 4.40 + 0.18 fee
+    await h.paper.place_order(order("no", "5", "0.60", outcome=Outcome.NO))  # 3.00 + 0.09 fee
+    resting = await h.paper.place_order(order("rest", "20", "0.30", TimeInForce.GTC))
+    assert resting.status is OrderStatus.OPEN
+    spent = D("4.40") + D("0.18") + D("3.00") + D("0.09")
+    reserved = D("0.30") * 20 + MARKET.fees.fee(D("0.30"), D("20"))
+    assert await h.paper.balance() == D("1000") - spent - reserved
+    # YES wins: each YES share pays 1, each NO share 0; the resting buy can never fill now.
+    assert h.paper.settle(TICKER, D(1)) == D(10)
+    assert await h.paper.balance() == D("1000") - spent + D(10)
+    assert [p.size for p in await h.paper.positions()] == [0, 0]
+    assert {p.outcome: p.realized_pnl for p in await h.paper.positions()} == {
+        Outcome.YES: D(10) - D("4.40") - D("0.18"),
+        Outcome.NO: -D("3.00") - D("0.09"),
+    }
+    ended = await h.paper.get_order("rest")
+    assert ended is not None and ended.status is OrderStatus.CANCELLED
+    assert h.paper.settle(TICKER, D(1)) == 0, "settling again pays nothing"
+    assert await h.paper.balance() == D("1000") - spent + D(10)
+    with pytest.raises(OrderRejectedError):
+        await h.paper.place_order(order("late", "1", "0.40", side=Side.SELL))
