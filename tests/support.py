@@ -19,8 +19,7 @@ from pmarb.infra.processes import die_with_parent
 T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 def free_port() -> int:

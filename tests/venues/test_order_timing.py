@@ -30,7 +30,6 @@ from pmarb.venues.store import BookStore
 from tests.support import FIXTURES
 from tests.venues.conftest import raw_fixture
 
-LOCAL_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 LATENCY = 0.05
 
 
@@ -41,9 +40,7 @@ def recorded_market(path: Path) -> Market:
 
 
 def test_recorded_gamma_payloads_carry_the_delay_their_markets_have() -> None:
-    sports = recorded_market(
-        LOCAL_FIXTURES / "venues/polymarket/gamma_market_sports_seconds_delay.json"
-    )
+    sports = recorded_market(FIXTURES / "venues/polymarket/gamma_market_sports_seconds_delay.json")
     assert sports.taker_delay_seconds == 3.0  # ``secondsDelay: 3`` on a CS2 moneyline
     # A 5-minute crypto round (2026-08, with cryptoMarketConfig) and a 15-minute one recorded
     # in 2026-02 (no cryptoMarketConfig, only its Up/Down outcomes) are up/down markets.
@@ -59,7 +56,7 @@ def test_recorded_gamma_payloads_carry_the_delay_their_markets_have() -> None:
 
 def test_a_negative_seconds_delay_is_a_clear_error() -> None:
     payload: dict[str, Any] = json.loads(
-        (LOCAL_FIXTURES / "venues/polymarket/gamma_market_sports_seconds_delay.json").read_text()
+        (FIXTURES / "venues/polymarket/gamma_market_sports_seconds_delay.json").read_text()
     )
     payload["secondsDelay"] = -1
     with pytest.raises(ValueError, match="taker delay"):
