@@ -332,17 +332,18 @@ class BookStore:
         return None if book is None else self._valid_as_of(book)
 
     def _valid_as_of(self, book: OrderBook) -> float | None:
-        valid_since = self._known_valid_since(book)
+        health = self.health_for(book.instrument_id)
+        valid_since = self._known_valid_since(book, health)
         if valid_since is None:
             return book.updated_at
-        fed = self.health_for(book.instrument_id).last_seen(FEED_KEY)
+        fed = health.last_seen(FEED_KEY)
         return valid_since if fed is None or fed < valid_since else fed
 
-    def _known_valid_since(self, book: OrderBook) -> float | None:
+    def _known_valid_since(self, book: OrderBook, health: FeedHealth) -> float | None:
         """The book's last update when it is still valid now; None when it is not."""
         if not book.valid or book.suspect or book.updated_at is None:
             return None
-        if not self.health_for(book.instrument_id).is_fresh(book.instrument_id, math.inf):
+        if not health.is_fresh(book.instrument_id, math.inf):
             return None  # reconnected since: only a fresh snapshot makes it valid again
         return book.updated_at
 
@@ -357,10 +358,12 @@ class BookStore:
 
     def is_usable(self, instrument_id: str, max_age: float) -> bool:
         book, _ = self._resolve(instrument_id)
-        if book is None or self._known_valid_since(book) is None:
+        if book is None:
             return False
         health = self.health_for(instrument_id)
-        return health.is_fresh(FEED_KEY, max_age)
+        return self._known_valid_since(book, health) is not None and health.is_fresh(
+            FEED_KEY, max_age
+        )
 
     def unusable_reason(self, instrument_id: str, max_age: float) -> str | None:
         """Why ``is_usable`` is False (for error messages), or None when it is usable."""

@@ -30,28 +30,26 @@ from tests.backtest.support import write_recording
 START = datetime(2026, 3, 2, 12, tzinfo=UTC)
 CLOSE = START + timedelta(minutes=4)
 KALSHI_FEES = FeeSchedule(taker_rate=D("0.07"), exponent=1, rounding_step=D("0.01"))
-KALSHI = Market(
-    venue=VenueId.KALSHI,
-    market_id="KXQUIET-26MAR02",
-    title="Will the quiet event happen?",
-    yes_instrument_id="KXQUIET-26MAR02:yes",
-    no_instrument_id="KXQUIET-26MAR02:no",
-    rules="Resolves Yes if the quiet event happens before the close.",
-    close_time=CLOSE,
-    category="Test",
-    fees=KALSHI_FEES,
+
+
+def event_market(venue: VenueId, market_id: str, yes: str, no: str, fees: FeeSchedule) -> Market:
+    return Market(
+        venue=venue,
+        market_id=market_id,
+        title="Will the quiet event happen?",
+        yes_instrument_id=yes,
+        no_instrument_id=no,
+        rules="Resolves Yes if the quiet event happens before the close.",
+        close_time=CLOSE,
+        category="Test",
+        fees=fees,
+    )
+
+
+KALSHI = event_market(
+    VenueId.KALSHI, "KXQUIET-26MAR02", "KXQUIET-26MAR02:yes", "KXQUIET-26MAR02:no", KALSHI_FEES
 )
-POLYMARKET = Market(
-    venue=VenueId.POLYMARKET,
-    market_id="0xquiet",
-    title="Will the quiet event happen?",
-    yes_instrument_id="7001",
-    no_instrument_id="7002",
-    rules="Resolves Yes if the quiet event happens before the close.",
-    close_time=CLOSE,
-    category="Test",
-    fees=NO_FEES,
-)
+POLYMARKET = event_market(VenueId.POLYMARKET, "0xquiet", "7001", "7002", NO_FEES)
 GAP_AT = 60  # seconds after the start: when Polymarket's NO ask drops and opens the gap
 
 

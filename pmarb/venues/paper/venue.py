@@ -416,14 +416,12 @@ class PaperVenue:
 
     def _on_book_update(self, instrument_id: str) -> None:
         """A resting order fills when the live book trades through its limit."""
-        for paper in self._orders.values():
-            if paper.request.instrument_id == instrument_id:
-                self._expire(paper)
         waiting = [
             paper
             for paper in self._orders.values()
             if paper.request.instrument_id == instrument_id
             and paper.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+            and not self._expire(paper)
         ]
         if not waiting or not self.store.is_usable(instrument_id, self.config.max_book_age):
             return
